@@ -1,0 +1,165 @@
+"""The judging and shipping side: reviews, revisions, assignments, exports."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from synthesis.models import Item
+
+
+class Decision(models.TextChoices):
+    ACCEPT = "accept", "Accept"
+    EDIT_ACCEPT = "edit_accept", "Edit and accept"
+    REJECT = "reject", "Reject"
+    SKIP = "skip", "Skip"
+    FLAG = "flag", "Flag for discussion"
+
+
+class RejectReason(models.TextChoices):
+    """Rejection reasons, each mapped to the rubric gate it contradicts."""
+
+    FACTUALLY_WRONG = "factually_wrong", "Factually wrong"
+    NOT_SUPPORTED_BY_IMAGE = (
+        "not_supported_by_image",
+        "Answer not supported by the image",
+    )
+    MULTIPLE_CORRECT = "multiple_correct", "More than one correct option"
+    DIAGNOSIS_LEAKED = "diagnosis_leaked", "Diagnosis leaked in the stem"
+    NOT_SELF_CONTAINED = "not_self_contained", "Not self-contained"
+    WEAK_DISTRACTORS = "weak_distractors", "Weak distractors"
+    IMAGE_UNUSABLE = "image_unusable", "Image unusable"
+    OTHER = "other", "Other"
+
+
+class Review(models.Model):
+    """One reviewer's decision on one version of an item.
+
+    Undo does not delete: it stamps `undone_at`, so the audit trail keeps every
+    click and timing.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    reason_code = models.CharField(
+        max_length=30, choices=RejectReason.choices, blank=True
+    )
+    comment = models.TextField(blank=True)
+    seconds_spent = models.FloatField(default=0)
+    item_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seconds_spent__gte=0), name="review_seconds_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(decision="reject") | ~Q(reason_code=""),
+                name="review_reject_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision="reject") | Q(reason_code=""),
+                name="review_reason_only_on_reject",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.decision} item {self.item_id}"
+
+
+class ItemRevision(models.Model):
+    """An edit of an item: who changed what, from which version to which."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="revisions")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="item_revisions",
+    )
+    version = models.PositiveIntegerField()
+    before = models.JSONField()
+    after = models.JSONField()
+    answer_changed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["item_id", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "version"], name="revision_unique_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=2), name="revision_version_after_first"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item {self.item_id} v{self.version}"
+
+
+class Assignment(models.Model):
+    """An item handed to a reviewer, with an expiring claim while they look at it."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "reviewer"], name="assignment_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["reviewer", "completed_at"])]
+
+    def __str__(self) -> str:
+        return f"Item {self.item_id} → {self.reviewer}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Export(models.Model):
+    """A curated dataset written to disk: selection and split settings, manifest."""
+
+    name = models.CharField(max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="exports",
+    )
+    status = models.CharField(
+        max_length=20, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    settings = models.JSONField(default=dict, blank=True)
+    seed = models.IntegerField(default=42)
+    formats = models.JSONField(default=list, blank=True)
+    output_dir = models.CharField(max_length=500, blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    item_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from synthesis.models import Batch, Document, Figure, Item, ItemFigure, Verification
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "source_id",
+        "title",
+        "journal",
+        "year",
+        "license_family",
+        "source_kind",
+    ]
+    list_filter = ["source_kind", "license_family", "year"]
+    search_fields = ["source_id", "pmcid", "doi", "title"]
+
+
+@admin.register(Figure)
+class FigureAdmin(admin.ModelAdmin):
+    list_display = ["id", "document", "label", "modality", "anatomy", "width", "height"]
+    list_filter = ["modality", "anatomy", "document__source_kind"]
+    search_fields = ["caption", "label", "sha256", "document__source_id"]
+    list_select_related = ["document"]
+    raw_id_fields = ["document"]
+
+
+@admin.register(Batch)
+class BatchAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "status",
+        "figure_groups_total",
+        "items_generated",
+        "items_kept",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["kind", "status"]
+    search_fields = ["name"]
+
+
+class ItemFigureInline(admin.TabularInline):
+    model = ItemFigure
+    raw_id_fields = ["figure"]
+    extra = 0
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "batch",
+        "status",
+        "answer",
+        "modality",
+        "question_type",
+        "version",
+    ]
+    list_filter = ["status", "modality", "anatomy", "question_type", "batch"]
+    search_fields = ["question"]
+    list_select_related = ["batch"]
+    inlines = [ItemFigureInline]
+
+
+@admin.register(Verification)
+class VerificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "item",
+        "verifier_model",
+        "rubric_version",
+        "essentials_passed",
+        "normalized_score",
+        "kept",
+        "error",
+    ]
+    list_filter = ["essentials_passed", "kept", "rubric_version", "verifier_model"]
+    raw_id_fields = ["item"]
