@@ -42,7 +42,7 @@ class _Runtime:
     model: Any
     processor: Any
     device: str
-    suppress_ids: list[int]
+    banned: Any  # bool tensor over the vocabulary, on the model's device
     eos_id: int
     pad_id: int
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -50,7 +50,7 @@ class _Runtime:
 
     def llguidance_tokenizer(self) -> Any:
         if self.lltok is None:
-            from synthesis.backends.json_constraint import build_tokenizer
+            from synthesis.backends.logits_processors import build_tokenizer
 
             n_vocab = self.model.get_output_embeddings().weight.shape[0]
             self.lltok = build_tokenizer(self.processor.tokenizer, n_vocab=n_vocab)
@@ -99,6 +99,7 @@ class TransformersBackend:
     ) -> TransformersBackend:
         """Wrap a model built in memory (benchmarks with random real-size weights)."""
         backend = cls(model_path=model_name, **config)
+        backend._apply_cpu_threads()
         model.to(backend.device).eval()
         backend._runtime = _make_runtime(model, processor, backend.device)
         return backend
@@ -154,8 +155,7 @@ class TransformersBackend:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        if self.device == "cpu" and self.cpu_threads:
-            torch.set_num_threads(self.cpu_threads)
+        self._apply_cpu_threads()
         dtype = _resolve_dtype(self.dtype, self.device)
         try:
             processor = demo_model.load_processor(self.path)
@@ -168,6 +168,12 @@ class TransformersBackend:
             ) from exc
         model.to(self.device).eval()
         return _make_runtime(model, processor, self.device)
+
+    def _apply_cpu_threads(self) -> None:
+        if self.device == "cpu" and self.cpu_threads:
+            import torch
+
+            torch.set_num_threads(self.cpu_threads)
 
     # -- one request -------------------------------------------------------------
 
@@ -188,7 +194,10 @@ class TransformersBackend:
             error = check_schema(request.json_schema)
             if error is not None:
                 return _failed(request, error.message)
-            from synthesis.backends.json_constraint import compile_schema, grammar_error
+            from synthesis.backends.logits_processors import (
+                compile_schema,
+                grammar_error,
+            )
 
             grammar = compile_schema(request.json_schema)
             problem = grammar_error(runtime.llguidance_tokenizer(), grammar)
@@ -217,7 +226,10 @@ class TransformersBackend:
         import torch
         from transformers import LogitsProcessorList
 
-        from synthesis.backends.json_constraint import JSONSchemaLogitsProcessor
+        from synthesis.backends.logits_processors import (
+            BannedTokensLogitsProcessor,
+            JSONSchemaLogitsProcessor,
+        )
 
         started = time.perf_counter()
         processor = runtime.processor
@@ -233,12 +245,13 @@ class TransformersBackend:
         ).to(runtime.device)
         grammars = [item.grammar for item in chunk]
         constraint = None
-        extra: dict[str, Any] = {}
+        processors = LogitsProcessorList([BannedTokensLogitsProcessor(runtime.banned)])
         if any(g is not None for g in grammars):
             constraint = JSONSchemaLogitsProcessor(
                 runtime.llguidance_tokenizer(), grammars
             )
-            extra["logits_processor"] = LogitsProcessorList([constraint])
+            processors.append(constraint)
+        extra: dict[str, Any] = {"logits_processor": processors}
         if sampling.temperature > 0:
             extra.update(
                 do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p
@@ -252,7 +265,6 @@ class TransformersBackend:
                 **inputs,
                 max_new_tokens=sampling.max_tokens,
                 top_k=None,
-                suppress_tokens=runtime.suppress_ids or None,
                 eos_token_id=runtime.eos_id,
                 pad_token_id=runtime.pad_id,
                 **extra,
@@ -310,9 +322,15 @@ def _make_runtime(model: Any, processor: Any, device: str) -> _Runtime:
     tokenizer.padding_side = "left"
     eos_id = tokenizer.eos_token_id
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos_id
-    # Only EOS may end or punctuate an answer; image/video/box markers may not.
-    suppress = sorted(set(tokenizer.all_special_ids) - {eos_id})
-    return _Runtime(model, processor, device, suppress, eos_id, pad_id)
+    # Only EOS may end or punctuate an answer; image/video/box markers may not,
+    # nor the padding rows of an embedding wider than the tokenizer.
+    import torch
+
+    n_vocab = model.get_output_embeddings().weight.shape[0]
+    banned = torch.zeros(n_vocab, dtype=torch.bool)
+    banned[len(tokenizer) :] = True
+    banned[sorted(set(tokenizer.all_special_ids) - {eos_id})] = True
+    return _Runtime(model, processor, device, banned.to(device), eos_id, pad_id)
 
 
 def _chat(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:

@@ -50,6 +50,7 @@ class VLLMOfflineBackend:
         dtype: str = "auto",
         structured_outputs_backend: str = "guidance",
         enforce_eager: bool = False,
+        load_format: str = "auto",
         max_image_long_side: int | None = None,
     ) -> None:
         if not vllm_available():
@@ -70,6 +71,7 @@ class VLLMOfflineBackend:
             ("max_model_len", max_model_len),
             ("dtype", dtype),
             ("enforce_eager", enforce_eager),
+            ("load_format", load_format),
             ("limit_mm_per_prompt", (("image", max_images_per_prompt), ("video", 0))),
             ("mm_processor_kwargs", (("max_pixels", max_image_pixels),)),
             ("structured_outputs_backend", structured_outputs_backend),

@@ -1,5 +1,6 @@
-"""JSON-schema constrained decoding for transformers, with llguidance.
+"""Logits processors for transformers: banned tokens and JSON-schema decoding.
 
+Schema-constrained decoding uses llguidance.
 llguidance is the engine behind vLLM's `guidance` structured-output backend;
 on this exact case (random-weight model, MCQ schema) it gave 11/11 valid
 outputs where xgrammar gave 0/11 (see the dependency notes). One matcher per
@@ -17,6 +18,22 @@ import llguidance.hf
 import llguidance.torch as lltorch
 import torch
 from transformers import LogitsProcessor
+
+
+class BannedTokensLogitsProcessor(LogitsProcessor):
+    """Never emit the tokens in `banned` (a bool mask over the vocabulary).
+
+    One masked_fill per step: transformers' `suppress_tokens` runs `isin` over
+    the whole vocabulary each step, which is slow for 150k padded rows.
+    """
+
+    def __init__(self, banned: torch.Tensor) -> None:
+        self.banned = banned
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor
+    ) -> torch.FloatTensor:
+        return scores.masked_fill_(self.banned[: scores.shape[-1]], float("-inf"))
 
 
 def build_tokenizer(hf_tokenizer: Any, *, n_vocab: int) -> llguidance.LLTokenizer:
