@@ -79,11 +79,12 @@ class JSONSchemaLogitsProcessor(LogitsProcessor):
         self, input_ids: torch.LongTensor, scores: torch.FloatTensor
     ) -> torch.FloatTensor:
         self.bitmask.fill_(-1)  # all tokens allowed
+        last = input_ids[:, -1].tolist() if self.started else []  # one device sync
         for row, matcher in enumerate(self.matchers):
             if matcher is None or self.errors[row] is not None:
                 continue
             if self.started and not matcher.is_stopped():
-                token = int(input_ids[row, -1])
+                token = last[row]
                 if token == self.eos_id:  # finished; later tokens are padding
                     self.matchers[row] = None
                     continue
