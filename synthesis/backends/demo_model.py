@@ -290,7 +290,12 @@ def demo_config(
             "temporal_patch_size": 2,
             "window_size": 112,
             "out_hidden_size": hidden_size,
-            "fullatt_block_indexes": [vision_depth - 1],
+            # Full attention every quarter of the tower, as in the released models.
+            "fullatt_block_indexes": (
+                list(range(vision_depth // 4 - 1, vision_depth, vision_depth // 4))
+                if vision_depth >= 4
+                else [vision_depth - 1]
+            ),
         },
         "image_token_id": ids["<|image_pad|>"],
         "video_token_id": ids["<|video_pad|>"],
