@@ -215,7 +215,10 @@ class TransformersBackend:
             return self._run_chunk(runtime, sampling, chunk)
         except (RuntimeError, ValueError, IndexError) as exc:
             if len(chunk) == 1:
-                return [_failed(chunk[0].request, f"generation failed: {exc}")]
+                # Out of memory may pass with a smaller batch or a later retry.
+                oom = "out of memory" in str(exc).lower()
+                message = f"generation failed: {exc}"
+                return [_failed(chunk[0].request, message, retryable=oom)]
         return [
             c for item in chunk for c in self._run_isolated(runtime, sampling, [item])
         ]
@@ -359,12 +362,14 @@ def _open_image(data: bytes, max_long_side: int) -> Any:
     return image
 
 
-def _failed(request: GenerationRequest, message: str) -> Completion:
+def _failed(
+    request: GenerationRequest, message: str, *, retryable: bool = False
+) -> Completion:
     return Completion(
         request_id=request.request_id,
         text="",
         finish_reason="error",
-        error=CompletionError(message, retryable=False),
+        error=CompletionError(message, retryable=retryable),
     )
 
 
