@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import json
 import socket
 import time
 
+import httpx
 import pytest
 
 from synthesis.backends import get_backend
 from synthesis.backends.base import BackendError, BackendUnavailable
-from synthesis.backends.openai_compat import OpenAICompatBackend
+from synthesis.backends.openai_compat import OpenAICompatBackend, _retry_after
 from tests.fixtures.demo_model import png_bytes
 from tests.unit.backends.openai_stub import Reply, chat_body
 from tests.unit.backends.sample_requests import MCQ_SCHEMA, mcq_request
@@ -179,3 +181,21 @@ def test_an_unreadable_image_fails_its_request_without_a_call(stub_server):
     assert not bad.ok and bad.error.retryable is False
     assert good.ok
     assert len(stub_server.requests) == 1
+
+
+def test_api_key_can_come_from_a_file(stub_server, monkeypatch, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-from-file\n")
+    monkeypatch.delenv("MEDSYN_OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("MEDSYN_OPENAI_API_KEY_FILE", str(key_file))
+    stub_server.script = [Reply(body=chat_body(VALID))]
+    client(stub_server, api_key=None).generate([mcq_request("r")])
+    assert stub_server.headers[0]["Authorization"] == "Bearer sk-from-file"
+
+
+def test_retry_after_may_be_an_http_date():
+    soon = email.utils.formatdate(time.time() + 30, usegmt=True)
+    response = httpx.Response(429, headers={"Retry-After": soon})
+    assert 25 <= _retry_after(response) <= 31
+    assert _retry_after(httpx.Response(429, headers={"Retry-After": "2"})) == 2.0
+    assert _retry_after(httpx.Response(429)) is None
