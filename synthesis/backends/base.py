@@ -69,6 +69,9 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    # Why generation ended: "stop", "length" (max_tokens hit) or "error" (no
+    # usable generation). A structured output that is cut short or breaks its
+    # schema keeps its real reason and raw text, and carries a non-retryable error.
     finish_reason: str = "stop"  # "stop" | "length" | "error"
     error: CompletionError | None = None
 

@@ -1,0 +1,15 @@
+"""Fixtures for the model-backend tests: the demo model and a stub HTTP server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fixtures.demo_model import demo_model_dir  # noqa: F401 (a fixture)
+from tests.unit.backends.openai_stub import StubServer
+
+
+@pytest.fixture
+def stub_server():
+    server = StubServer().start()
+    yield server
+    server.stop()
