@@ -12,3 +12,17 @@ from synthesis import services
 )
 def refresh_batch_counters(batch_id: int) -> None:
     services.refresh_batch_counters(batch_id=batch_id)
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    queue="default",
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 60,
+)
+def run_import_job(job_id: int) -> None:
+    from synthesis import import_jobs
+
+    import_jobs.run_import(job_id=job_id)
