@@ -366,3 +366,12 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {ImportJobStatus.SUCCEEDED, ImportJobStatus.FAILED}
+
+    @property
+    def skip_rows(self) -> list[tuple[str, int, list[dict[str, str]]]]:
+        """(reason, count, first examples) for each skip reason in the report."""
+        examples = self.report.get("examples", {})
+        return [
+            (reason, count, examples.get(reason, []))
+            for reason, count in self.report.get("skipped", {}).items()
+        ]
