@@ -110,9 +110,11 @@ def _document(root: etree._Element, *, source: str) -> DocumentInfo:
     if pmcid and not pmcid.upper().startswith("PMC"):
         pmcid = f"PMC{pmcid}"
     doi = ids.get("doi", "")
+    publisher_id = ids.get("publisher-id", "")
     license_url, license_text = _license(root)
+    fallback = f"publisher:{publisher_id}" if publisher_id else f"jats:{source}"
     return DocumentInfo(
-        source_id=pmcid or (f"doi:{doi}" if doi else f"jats:{source}"),
+        source_id=pmcid or (f"doi:{doi}" if doi else fallback),
         source_kind="jats",
         pmcid=pmcid,
         doi=doi,
