@@ -21,6 +21,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Count
 
 from synthesis import images, sources
 from synthesis.models import (
@@ -176,17 +177,23 @@ def _import_document(
         if isinstance(item, ItemRecord)
         and (prepared_figures := _prepare_item(item, options=options, tally=tally))
     ]
-    stored: list[str] = []
+    writer = _DocumentWriter(tally=tally)
     try:
         with transaction.atomic():
+            writer.load([*prepared, *(e for _, entries in items for e in entries)])
             for entry in prepared:
-                _store_figure(entry, tally=tally, stored=stored)
+                if entry.image.sha256 in writer.figures:
+                    existing = writer.figures[entry.image.sha256].pk
+                    detail = f"same as figure {existing}"
+                    tally.skip(Reason.DUPLICATE_IMAGE, entry.record.source_key, detail)
+                else:
+                    writer.new_figure(entry)
             for item, prepared_figures in items:
-                _store_item(item, prepared_figures, tally=tally, stored=stored)
+                _store_item(item, prepared_figures, writer=writer)
     except Exception as exc:
         # One bad document must never end the import: roll back, report, go on.
         logger.exception("import of %s failed", _source_id(records[0]))
-        for name in stored:
+        for name in writer.stored:
             default_storage.delete(name)
         report.skip(Reason.DOCUMENT_FAILED, _source_id(records[0]), repr(exc))
         return
@@ -260,74 +267,89 @@ def _prepare_item(
     return prepared
 
 
-def _document(info: DocumentInfo, *, tally: ImportReport) -> Document:
-    document, created = Document.objects.get_or_create(
-        source_id=info.source_id[:200],
-        defaults={
-            "source_kind": info.source_kind,
-            "pmcid": info.pmcid[:20],
-            "doi": info.doi[:255],
-            "title": info.title,
-            "journal": info.journal[:500],
-            "year": info.year,
-            "license": info.license[:200],
-            "license_url": info.license_url[:500],
-            "license_family": info.license_family,
-        },
-    )
-    tally.documents_created += int(created)
-    return document
+class _DocumentWriter:
+    """Writes one document's rows inside its transaction, with few queries.
 
+    Known figures and group sizes are fetched once per document; files it
+    stores are listed so a rollback can delete them.
+    """
 
-def _store_figure(
-    entry: _Prepared, *, tally: ImportReport, stored: list[str]
-) -> Figure | None:
-    record, image = entry.record, entry.image
-    existing = Figure.objects.filter(sha256=image.sha256).first()
-    if existing is not None:
-        tally.skip(
-            Reason.DUPLICATE_IMAGE, record.source_key, f"same as figure {existing.pk}"
+    def __init__(self, *, tally: ImportReport) -> None:
+        self.tally = tally
+        self.stored: list[str] = []
+        self.figures: dict[str, Figure] = {}
+        self.group_sizes: Counter = Counter()
+        self._documents: dict[str, Document] = {}
+
+    def load(self, entries: list[_Prepared]) -> None:
+        shas = {entry.image.sha256 for entry in entries}
+        self.figures = {f.sha256: f for f in Figure.objects.filter(sha256__in=shas)}
+        keys = {entry.group_key for entry in entries}
+        sizes = (
+            Figure.objects.filter(group_key__in=keys)
+            .values_list("group_key")
+            .annotate(n=Count("id"))
         )
-        return None
-    group = Figure.objects.filter(group_key=entry.group_key).count()
-    if group >= MAX_GROUP:
-        tally.skip(Reason.GROUP_TOO_LARGE, record.source_key, "group already has six")
-        return None
-    figure = Figure(
-        document=_document(record.document, tally=tally),
-        width=image.width,
-        height=image.height,
-        sha256=image.sha256,
-        phash=image.phash,
-        caption=record.caption,
-        mentions=list(record.mentions),
-        label=record.label[:100],
-        subfigure=record.subfigure[:20],
-        group_key=entry.group_key,
-        source_key=record.source_key[:500],
-        modality=record.modality,
-        anatomy=record.anatomy,
-        source_labels=record.source_labels,
-    )
-    figure.image.save(
-        f"{image.sha256}.{image.extension}", ContentFile(image.data), save=False
-    )
-    stored.append(figure.image.name)
-    figure.save()
-    tally.figures_created += 1
-    return figure
+        self.group_sizes = Counter(dict(sizes))
+
+    def document(self, info: DocumentInfo) -> Document:
+        if info.source_id not in self._documents:
+            document, created = Document.objects.get_or_create(
+                source_id=info.source_id[:200],
+                defaults={
+                    "source_kind": info.source_kind,
+                    "pmcid": info.pmcid[:20],
+                    "doi": info.doi[:255],
+                    "title": info.title,
+                    "journal": info.journal[:500],
+                    "year": info.year,
+                    "license": info.license[:200],
+                    "license_url": info.license_url[:500],
+                    "license_family": info.license_family,
+                },
+            )
+            self.tally.documents_created += int(created)
+            self._documents[info.source_id] = document
+        return self._documents[info.source_id]
+
+    def new_figure(self, entry: _Prepared) -> Figure | None:
+        record, image = entry.record, entry.image
+        if self.group_sizes[entry.group_key] >= MAX_GROUP:
+            detail = "its group already has six images"
+            self.tally.skip(Reason.GROUP_TOO_LARGE, record.source_key, detail)
+            return None
+        figure = Figure(
+            document=self.document(record.document),
+            width=image.width,
+            height=image.height,
+            sha256=image.sha256,
+            phash=image.phash,
+            caption=record.caption,
+            mentions=list(record.mentions),
+            label=record.label[:100],
+            subfigure=record.subfigure[:20],
+            group_key=entry.group_key,
+            source_key=record.source_key[:500],
+            modality=record.modality,
+            anatomy=record.anatomy,
+            source_labels=record.source_labels,
+        )
+        name = f"{image.sha256}.{image.extension}"
+        figure.image.save(name, ContentFile(image.data), save=False)
+        self.stored.append(figure.image.name)
+        figure.save()
+        self.figures[image.sha256] = figure
+        self.group_sizes[entry.group_key] += 1
+        self.tally.figures_created += 1
+        return figure
 
 
 def _store_item(
-    item: ItemRecord,
-    prepared: list[_Prepared],
-    *,
-    tally: ImportReport,
-    stored: list[str],
+    item: ItemRecord, prepared: list[_Prepared], *, writer: _DocumentWriter
 ) -> None:
+    tally = writer.tally
     figures = [
-        Figure.objects.filter(sha256=entry.image.sha256).first()
-        or _store_figure(entry, tally=tally, stored=stored)
+        writer.figures.get(entry.image.sha256) or writer.new_figure(entry)
         for entry in prepared
     ]
     figures = list(dict.fromkeys(f for f in figures if f is not None))
