@@ -74,7 +74,8 @@ def run_raw(shard: Path) -> dict:
     start = time.perf_counter()
     count = 0
     with tarfile.open(shard, "r|") as archive:
-        for member in archive:
+        while (member := archive.next()) is not None:
+            archive.members.clear()  # as the importer does: keep no headers
             if not member.name.endswith(".jpg"):
                 continue
             data = archive.extractfile(member).read()

@@ -126,7 +126,7 @@ def difference_hash(image: Image.Image) -> str:
     Each bit says whether a pixel of a 9x8 grey thumbnail is brighter than its
     right neighbour, so re-encoding and resizing barely change it.
     """
-    grey = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
+    grey = image.convert("L").resize((9, 8), Image.Resampling.BOX)
     pixels = np.asarray(grey, dtype=np.int16)
     bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
     value = 0

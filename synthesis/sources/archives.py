@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -40,21 +40,32 @@ def member_problem(member: tarfile.TarInfo, *, limits: ImportLimits) -> str | No
 
 
 def iter_members(
-    archive: tarfile.TarFile, *, limits: ImportLimits, source: str
+    archive: tarfile.TarFile,
+    *,
+    limits: ImportLimits,
+    source: str,
+    wanted: Callable[[str], bool] | None = None,
 ) -> Iterator[Member | Skipped]:
     """Yield safe regular files (with their bytes) and skips, in archive order.
 
     Works on streaming archives (mode "r|*"): each member is read before the
-    next header, so memory holds one member at a time.
+    next header, so memory holds one member at a time. Safe members that
+    `wanted` turns down (a package's PDF, say) are passed over unread.
     """
     total = 0
     count = 0
     try:
-        for member in archive:
+        while (member := archive.next()) is not None:
+            # TarFile keeps every header it has read; a shard of millions
+            # would grow without bound, so keep none.
+            archive.members.clear()
             if member.isdir():
                 continue
             key = f"{source}::{member.name}"
             problem = member_problem(member, limits=limits)
+            unwanted = wanted is not None and not wanted(member.name)
+            if unwanted and problem in {None, Reason.MEMBER_TOO_LARGE}:
+                continue
             if problem:
                 yield Skipped(problem, key, _describe(member))
                 continue

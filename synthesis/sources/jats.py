@@ -226,13 +226,22 @@ def _caption(node: etree._Element | None) -> str:
     return clean_text(" ".join([clean_text(node.text), *blocks]))
 
 
+def _wanted(name: str) -> bool:
+    """The article XML and anything that may be an image (hrefs may lack one)."""
+    suffix = PurePosixPath(name).suffix.lower()
+    return suffix in XML_SUFFIXES or suffix in _IMAGE_PREFERENCE or not suffix
+
+
 def _archive_files(
     path: Path, *, limits: ImportLimits
 ) -> tuple[dict[str, bytes], list[Skipped]]:
     files: dict[str, bytes] = {}
     skips: list[Skipped] = []
     with archives.open_archive(str(path), streaming=True) as archive:
-        for entry in archives.iter_members(archive, limits=limits, source=path.name):
+        entries = archives.iter_members(
+            archive, limits=limits, source=path.name, wanted=_wanted
+        )
+        for entry in entries:
             if isinstance(entry, Skipped):
                 skips.append(entry)
             else:

@@ -6,7 +6,7 @@ import pytest
 
 from synthesis import importing
 from synthesis.models import Document, Figure
-from synthesis.sources.records import Reason
+from synthesis.sources.records import ImportLimits, Reason
 from tests.fixtures.sources import jats_article, jats_files, write_tar
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +104,12 @@ def test_short_captions_are_dropped_by_the_minimum_length(tmp_path):
     report = run(write_tar(tmp_path / "a.tar.gz", jats_files()), min_caption_chars=26)
     assert report.skipped[Reason.CAPTION_TOO_SHORT] == 4  # F2 (two panels), F3, F4
     assert Figure.objects.count() == 1
+
+
+def test_other_package_files_are_passed_over_unread(tmp_path):
+    files = jats_files()
+    files["PMC123456/article.pdf"] = b"%PDF-1.4" + b"x" * 5000
+    limits = ImportLimits(max_member_bytes=4000)
+    report = run(write_tar(tmp_path / "a.tar.gz", files), limits=limits)
+    assert report.figures_created == 5
+    assert report.skipped == {}
