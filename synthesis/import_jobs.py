@@ -7,6 +7,7 @@ written to the `ImportJob` row at most every second; the page polls the row.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.utils import timezone
 from synthesis import importing
 from synthesis.models import ImportJob, ImportJobStatus
 
+logger = logging.getLogger(__name__)
 UPLOAD_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".parquet", ".jsonl")
 
 
@@ -86,7 +88,10 @@ def run_import(*, job_id: int) -> ImportJob:
             options=importing.ImportOptions.from_dict(job.options),
             on_progress=progress,
         )
-    except (ValueError, OSError) as exc:
+    except Exception as exc:
+        # Bad members are skipped inside the import; what reaches here ends the
+        # job (unreadable path, time limit, lost database), and the row says so.
+        logger.exception("import job %s failed", job_id)
         job.status, job.error = ImportJobStatus.FAILED, str(exc)[:2000]
     else:
         job.status, job.report = ImportJobStatus.SUCCEEDED, report.as_dict()

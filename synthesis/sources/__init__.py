@@ -29,7 +29,9 @@ class UnknownFormat(ValueError):
 def detect_format(path: Path) -> str:
     """Guess the format: by suffix for files, by contents for folders and tars."""
     if path.is_dir():
-        if any(p.suffix.lower() in jats.XML_SUFFIXES for p in path.iterdir()):
+        # PMC packages unpack into one folder per article: look one level down.
+        candidates = [*path.glob("*"), *path.glob("*/*")]
+        if any(p.suffix.lower() in jats.XML_SUFFIXES for p in candidates):
             return "jats"
         if folder.find_manifest(path):
             return "folder"

@@ -258,7 +258,7 @@ def _folder_files(
         key = f"{root.name}::{entry.relative_to(root)}"
         if entry.is_symlink():
             skips.append(Skipped(Reason.LINK_MEMBER, key, "symbolic link"))
-        elif entry.is_file():
+        elif entry.is_file() and _wanted(entry.name):
             if entry.stat().st_size > limits.max_member_bytes:
                 skips.append(Skipped(Reason.MEMBER_TOO_LARGE, key, "file too large"))
             else:

@@ -58,3 +58,12 @@ def test_unknown_format_is_a_clear_error(tmp_path):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="does not exist"):
         call(tmp_path / "nope.tar")
+
+
+def test_detects_an_unpacked_package_one_folder_down(tmp_path):
+    for name, data in jats_files().items():
+        target = tmp_path / "unpacked" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    report = json.loads(call(tmp_path / "unpacked", "--json"))
+    assert report["figures_created"] == 5
