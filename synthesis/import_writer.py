@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
-from django.db.models import Count
+from django.db.models import Q
 
 from synthesis.images import CheckedImage
 from synthesis.import_report import ImportReport
@@ -55,15 +55,12 @@ class DocumentWriter:
         self._documents: dict[str, Document] = {}
 
     def load(self, entries: list[PreparedFigure]) -> None:
+        """One query: figures with these hashes, and members of these groups."""
         shas = {entry.image.sha256 for entry in entries}
-        self.figures = {f.sha256: f for f in Figure.objects.filter(sha256__in=shas)}
         keys = {entry.group_key for entry in entries}
-        sizes = (
-            Figure.objects.filter(group_key__in=keys)
-            .values_list("group_key")
-            .annotate(n=Count("id"))
-        )
-        self.group_sizes = Counter(dict(sizes))
+        known = list(Figure.objects.filter(Q(sha256__in=shas) | Q(group_key__in=keys)))
+        self.figures = {f.sha256: f for f in known if f.sha256 in shas}
+        self.group_sizes = Counter(f.group_key for f in known if f.group_key in keys)
 
     def document(self, info: DocumentInfo) -> Document:
         if info.source_id not in self._documents:

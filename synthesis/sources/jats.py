@@ -169,6 +169,9 @@ def _fig_records(
     label = _text(fig.find("label"))
     caption = _caption(fig.find("caption"))
     graphics = [node for node in fig.iter("graphic") if node.get(XLINK)]
+    if not graphics:
+        key = f"{document.source_id}::{fig_id or label}"
+        yield Skipped(Reason.GRAPHIC_MISSING, key, "the fig has no <graphic>")
     for index, graphic in enumerate(graphics):
         href = graphic.get(XLINK, "")
         key = f"{document.source_id}::{fig_id or label}::{href}"

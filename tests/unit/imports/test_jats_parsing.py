@@ -154,3 +154,11 @@ def test_a_public_doctype_without_entities_is_accepted():
 def test_malformed_xml_is_skipped_as_invalid():
     found = records(xml=b"<article><body><p>unclosed</body></article>", files={})
     assert [r.reason for r in found] == [Reason.XML_INVALID]
+
+
+def test_fig_without_a_graphic_is_reported():
+    figs = [{"id": "F1", "label": "Figure 1", "caption": "Text only.", "hrefs": []}]
+    found = records(figs=figs, body="<p>Nothing.</p>")
+    assert [(r.reason, r.source_key) for r in found] == [
+        (Reason.GRAPHIC_MISSING, "PMC123456::F1")
+    ]
