@@ -115,18 +115,22 @@ def _import_document(
     options: ImportOptions,
     report: ImportReport,
 ) -> None:
-    """Validate outside the transaction, then write the document in one."""
-    tally = ImportReport()
+    """Validate outside the transaction, then write the document in one.
+
+    Skips found while checking stand even if the write fails; what the write
+    counted (rows created, duplicates) is kept only once it has committed.
+    """
+    checks, tally = ImportReport(), ImportReport()
     figures = [r for r in records if isinstance(r, FigureRecord)]
     prepared = _drop_large_groups(
-        [p for r in figures if (p := _prepare(r, options=options, tally=tally))],
-        tally=tally,
+        [p for r in figures if (p := _prepare(r, options=options, tally=checks))],
+        tally=checks,
     )
     items = [
         (item, prepared_figures)
         for item in records
         if isinstance(item, ItemRecord)
-        and (prepared_figures := _prepare_item(item, options=options, tally=tally))
+        and (prepared_figures := _prepare_item(item, options=options, tally=checks))
     ]
     writer = DocumentWriter(tally=tally)
     try:
@@ -146,8 +150,10 @@ def _import_document(
         logger.exception("import of %s failed", _source_id(records[0]))
         for name in writer.stored:
             default_storage.delete(name)
+        report.merge(checks)
         report.skip(Reason.DOCUMENT_FAILED, _source_id(records[0]), repr(exc))
         return
+    report.merge(checks)
     report.merge(tally)
 
 

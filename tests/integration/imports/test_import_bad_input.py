@@ -132,10 +132,18 @@ def test_failure_half_way_leaves_no_half_created_document(settings):
         caption="Another paper.",
         source_key="k3",
     )
+    corrupt = FigureRecord(
+        document=document,
+        image_bytes=image_bytes(120, 120, seed=4)[:400],
+        image_name="d.png",
+        caption="Broken figure.",
+        source_key="k4",
+    )
     report = importing.import_records(
-        records=[good, bad, other], options=importing.ImportOptions()
+        records=[good, corrupt, bad, other], options=importing.ImportOptions()
     )
     assert report.skipped[Reason.DOCUMENT_FAILED] == 1
+    assert report.skipped[Reason.IMAGE_CORRUPT] == 1, "checks stand after rollback"
     assert report.examples[Reason.DOCUMENT_FAILED][0]["source"] == "PMC9"
     assert list(Document.objects.values_list("source_id", flat=True)) == ["PMC10"]
     assert Figure.objects.count() == 1
