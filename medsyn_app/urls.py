@@ -15,6 +15,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("imports/", include("synthesis.import_urls")),
+    path("api/imports/", include("synthesis.import_api")),
 ]
 
 if settings.DEBUG:

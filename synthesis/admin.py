@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from synthesis.models import Batch, Document, Figure, Item, ItemFigure, Verification
+from synthesis.models import (
+    Batch,
+    Document,
+    Figure,
+    ImportJob,
+    Item,
+    ItemFigure,
+    Verification,
+)
 
 
 @admin.register(Document)
@@ -80,3 +88,10 @@ class VerificationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["essentials_passed", "kept", "rubric_version", "verifier_model"]
     raw_id_fields = ["item"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["id", "original_name", "source_format", "status", "records_seen"]
+    list_filter = ["status", "source_format"]
+    readonly_fields = ["report", "error", "started_at", "finished_at"]

@@ -314,3 +314,64 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"Verification of item {self.item_id} by {self.verifier_model}"
+
+
+class ImportJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded source being imported by a worker.
+
+    `source_path` is relative to MEDIA_ROOT (the upload is stored there under a
+    generated name). `report` holds the import report: counts of what was
+    created and of every skip reason, with the first few examples of each.
+    """
+
+    source_path = models.CharField(max_length=500)
+    original_name = models.CharField(max_length=255, blank=True)
+    source_format = models.CharField(
+        max_length=20, choices=SourceKind.choices, blank=True
+    )
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20,
+        choices=ImportJobStatus.choices,
+        default=ImportJobStatus.QUEUED,
+        db_index=True,
+    )
+    records_seen = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_jobs",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.original_name or self.source_path}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportJobStatus.SUCCEEDED, ImportJobStatus.FAILED}
+
+    @property
+    def skip_rows(self) -> list[tuple[str, int, list[dict[str, str]]]]:
+        """(reason, count, first examples) for each skip reason in the report."""
+        examples = self.report.get("examples", {})
+        return [
+            (reason, count, examples.get(reason, []))
+            for reason, count in self.report.get("skipped", {}).items()
+        ]
