@@ -1,0 +1,104 @@
+"""Streaming parquet output shared by the parquet formats.
+
+Rows are buffered up to one row group and then written, so memory stays flat.
+Dictionary encoding is on only for the named (short, repetitive) text columns:
+on image bytes it silently de-duplicates blobs. Shards roll over at
+`rows_per_shard`. Fixed row order, row-group size, compression and schema
+metadata make the files byte-identical for identical input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+IMAGE_STRUCT = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+IMAGE_LIST = pa.list_(IMAGE_STRUCT)
+# Hugging Face features for a list of images: decoded to PIL by `datasets`.
+HF_IMAGE_LIST = {"feature": {"_type": "Image"}, "_type": "List"}
+
+
+def hf_value(dtype: str) -> dict[str, str]:
+    return {"dtype": dtype, "_type": "Value"}
+
+
+def hf_list(feature: dict[str, Any]) -> dict[str, Any]:
+    return {"feature": feature, "_type": "List"}
+
+
+def with_hf_features(schema: pa.Schema, features: dict[str, Any]) -> pa.Schema:
+    """Attach `datasets` features metadata so images load as `Image`."""
+    if list(features) != schema.names:
+        raise ValueError("Hugging Face features must name every column in order")
+    payload = json.dumps({"info": {"features": features}}, sort_keys=True)
+    return schema.with_metadata({"huggingface": payload})
+
+
+class ParquetStream:
+    """Writes records of several splits to `<dir>/<split>-NNNNN.parquet` shards."""
+
+    def __init__(
+        self,
+        *,
+        path_for: Callable[[str, int], Path],
+        schema: pa.Schema,
+        dictionary_columns: list[str],
+        row_group_size: int,
+        rows_per_shard: int,
+    ) -> None:
+        self.path_for = path_for
+        self.schema = schema
+        self.dictionary_columns = dictionary_columns
+        self.row_group_size = row_group_size
+        self.rows_per_shard = rows_per_shard
+        self._writer: pq.ParquetWriter | None = None
+        self._split: str | None = None
+        self._shard = 0
+        self._rows_in_shard = 0
+        self._buffer: list[dict[str, Any]] = []
+        self.files: list[Path] = []
+
+    def append(self, split: str, record: dict[str, Any]) -> None:
+        if split != self._split:
+            self._close_file()
+            self._split, self._shard = split, 0
+        elif self._rows_in_shard >= self.rows_per_shard:
+            self._close_file()
+            self._shard += 1
+        self._buffer.append(record)
+        self._rows_in_shard += 1
+        if len(self._buffer) >= self.row_group_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        if self._writer is None:
+            path = self.path_for(self._split or "", self._shard)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(
+                path,
+                self.schema,
+                compression="zstd",
+                use_dictionary=self.dictionary_columns,
+                write_statistics=False,
+            )
+            self.files.append(path)
+        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+        self._writer.write_table(table, row_group_size=self.row_group_size)
+        self._buffer = []
+
+    def _close_file(self) -> None:
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._rows_in_shard = 0
+
+    def close(self) -> None:
+        self._close_file()
