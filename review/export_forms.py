@@ -33,7 +33,7 @@ class ExportForm(forms.Form):
         help_text="Leave empty for the open families (CC0, CC BY, CC BY-SA).",
     )
     include_noncommercial = forms.BooleanField(required=False)
-    min_reviews = forms.IntegerField(min_value=0, initial=0)
+    min_reviews = forms.IntegerField(min_value=0, initial=0, required=False)
     min_agreement = forms.FloatField(min_value=0, max_value=1, required=False)
     rebalance_letters = forms.BooleanField(required=False)
     freeze_test_from = forms.ModelChoiceField(

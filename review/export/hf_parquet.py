@@ -53,8 +53,8 @@ SCHEMA = with_hf_features(
 _DICTIONARY = [
     "answer_label",
     "dataset_name",
-    "license_families",
-    "licenses",
+    "license_families.list.element",
+    "licenses.list.element",
     "modality",
     "anatomy",
     "question_type",

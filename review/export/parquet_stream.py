@@ -1,8 +1,9 @@
 """Streaming parquet output shared by the parquet formats.
 
 Rows are buffered up to one row group and then written, so memory stays flat.
-Dictionary encoding is on only for the named (short, repetitive) text columns:
-on image bytes it silently de-duplicates blobs. Shards roll over at
+Dictionary encoding is on only for the named (short, repetitive) text columns,
+given as leaf paths such as `licenses.list.element`: on image bytes it
+silently de-duplicates blobs. Shards roll over at
 `rows_per_shard`. Fixed row order, row-group size, compression and schema
 metadata make the files byte-identical for identical input.
 """

@@ -15,8 +15,8 @@ reported (`stratum_counts`) rather than forced, because forcing them would
 move old papers when data grows.
 
 A frozen test split (document source ids from an earlier export) keeps exactly
-those papers in test; everything else is shared out between train and
-validation in the train:validation proportion.
+those papers in test; papers whose hash falls in the test range are shared out
+between train and validation in the train:validation proportion.
 """
 
 from __future__ import annotations
@@ -163,13 +163,18 @@ def unit_interval(seed: int, canonical_id: str) -> float:
 
 
 def _split_for(u: float, ratios: Sequence[float], frozen: bool) -> str:
-    train, validation, test = ratios
-    if frozen:
-        # Test is closed: only train and validation receive new papers.
-        return "train" if u < train / (train + validation) else "validation"
+    train, validation, _ = ratios
     if u < train:
         return "train"
-    return "validation" if u < train + validation else "test"
+    if u < train + validation:
+        return "validation"
+    if not frozen:
+        return "test"
+    # Test is closed: a paper that would have gone there is shared out between
+    # train and validation, re-using the rest of its hash, so papers already in
+    # train or validation stay where an unfrozen export would put them.
+    rest = (u - train - validation) / max(1 - train - validation, 1e-12)
+    return "train" if rest < train / (train + validation) else "validation"
 
 
 def assign_splits(

@@ -116,6 +116,8 @@ def test_frozen_test_split_keeps_exactly_those_papers():
         grown, ratios=RATIOS, seed=7, frozen_test_source_ids=frozen + ["GONE"]
     )
     assert later.source_ids("test") == frozen
+    for split in ("train", "validation"):
+        assert set(first.source_ids(split)) <= set(later.source_ids(split))
     assert later.frozen_missing == ("GONE",)
     shares = Counter(later.split_of.values())
     assert shares["validation"] > 0 and shares["train"] > shares["validation"]
