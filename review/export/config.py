@@ -76,19 +76,47 @@ def parse_settings(raw: dict[str, Any]) -> ExportSettings:
     if unknown:
         raise ExportSettingsError(f"unknown export settings: {', '.join(unknown)}")
     data = {k: v for k, v in raw.items() if k != "allowed_license_families"}
-    for key in (
-        "formats",
-        "ratios",
-        "batch_ids",
-        "modalities",
-        "license_families",
-        "frozen_test_source_ids",
-    ):
-        if key in data:
-            data[key] = tuple(data[key])
-    settings = ExportSettings(**data)
-    _validate(settings)
+    try:
+        for key, kind in _TUPLES.items():
+            if key in data:
+                if isinstance(data[key], str | bytes):
+                    raise TypeError(f"{key} must be a list")
+                data[key] = tuple(kind(v) for v in data[key])
+        for key, kind in _SCALARS.items():
+            if data.get(key) is not None:
+                data[key] = kind(data[key])
+        settings = ExportSettings(**data)
+        _validate(settings)
+    except ExportSettingsError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ExportSettingsError(f"invalid export settings: {exc}") from exc
     return settings
+
+
+_TUPLES = {
+    "formats": str,
+    "ratios": float,
+    "batch_ids": int,
+    "modalities": str,
+    "license_families": str,
+    "frozen_test_source_ids": str,
+}
+_SCALARS = {
+    "seed": int,
+    "min_verifier_score": float,
+    "min_agreement": float,
+    "min_reviews": int,
+    "phash_threshold": int,
+    "freeze_test_from": int,
+    "eval_set_path": str,
+    "text_ngram": int,
+    "text_jaccard": float,
+    "text_ratio": float,
+    "image_hamming": int,
+    "rows_per_shard": int,
+    "row_group_size": int,
+}
 
 
 def _validate(settings: ExportSettings) -> None:
