@@ -40,6 +40,23 @@ def with_hf_features(schema: pa.Schema, features: dict[str, Any]) -> pa.Schema:
     return schema.with_metadata({"huggingface": payload})
 
 
+def _leaf_paths(schema: pa.Schema) -> list[str]:
+    """Parquet column paths, e.g. `images.list.element.bytes`."""
+
+    def walk(prefix: str, kind: pa.DataType) -> list[str]:
+        if pa.types.is_list(kind):
+            return walk(f"{prefix}.list.element", kind.value_type)
+        if pa.types.is_struct(kind):
+            return [
+                path
+                for i in range(kind.num_fields)
+                for path in walk(f"{prefix}.{kind.field(i).name}", kind.field(i).type)
+            ]
+        return [prefix]
+
+    return [path for field in schema for path in walk(field.name, field.type)]
+
+
 class ParquetStream:
     """Writes records of several splits to `<dir>/<split>-NNNNN.parquet` shards."""
 
@@ -61,8 +78,14 @@ class ParquetStream:
         self._split: str | None = None
         self._shard = 0
         self._rows_in_shard = 0
-        self._buffer: list[dict[str, Any]] = []
+        self._buffer: dict[str, list[Any]] = {name: [] for name in schema.names}
+        self._buffered = 0
         self.files: list[Path] = []
+        # Image bytes (PNG/JPEG) are already compressed: zstd only on the rest.
+        self.compression = {
+            column: "none" if column.endswith("bytes") else "zstd"
+            for column in _leaf_paths(schema)
+        }
 
     def append(self, split: str, record: dict[str, Any]) -> None:
         if split != self._split:
@@ -71,13 +94,15 @@ class ParquetStream:
         elif self._rows_in_shard >= self.rows_per_shard:
             self._close_file()
             self._shard += 1
-        self._buffer.append(record)
+        for name, column in self._buffer.items():
+            column.append(record[name])
+        self._buffered += 1
         self._rows_in_shard += 1
-        if len(self._buffer) >= self.row_group_size:
+        if self._buffered >= self.row_group_size:
             self._flush()
 
     def _flush(self) -> None:
-        if not self._buffer:
+        if not self._buffered:
             return
         if self._writer is None:
             path = self.path_for(self._split or "", self._shard)
@@ -85,14 +110,15 @@ class ParquetStream:
             self._writer = pq.ParquetWriter(
                 path,
                 self.schema,
-                compression="zstd",
+                compression=self.compression,
                 use_dictionary=self.dictionary_columns,
                 write_statistics=False,
             )
             self.files.append(path)
-        table = pa.Table.from_pylist(self._buffer, schema=self.schema)
+        table = pa.Table.from_pydict(self._buffer, schema=self.schema)
         self._writer.write_table(table, row_group_size=self.row_group_size)
-        self._buffer = []
+        self._buffer = {name: [] for name in self.schema.names}
+        self._buffered = 0
 
     def _close_file(self) -> None:
         self._flush()
