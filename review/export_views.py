@@ -34,15 +34,12 @@ def _get_finished_export(pk: int) -> tuple[Export, Path]:
 def export_list(request: HttpRequest) -> HttpResponse:
     form = ExportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        settings = form.export_settings()
         try:
-            if form.cleaned_data["eval_set"]:
-                upload = form.cleaned_data["eval_set"]
-                settings["eval_set_path"] = service.store_eval_set(upload=upload)
             export = service.create_export(
                 created_by=request.user,
                 name=form.cleaned_data["name"],
-                settings=settings,
+                settings=form.export_settings(),
+                eval_set=form.cleaned_data["eval_set"],
             )
         except service.ExportError as exc:
             form.add_error(None, str(exc))

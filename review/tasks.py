@@ -8,7 +8,12 @@ from review.export import service
 
 
 @shared_task(
-    acks_late=True, reject_on_worker_lost=True, ignore_result=True, queue="default"
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    queue="default",
+    soft_time_limit=3600,
+    time_limit=3700,
 )
 def run_export(export_id: int) -> None:
     service.run_export(export_id=export_id)

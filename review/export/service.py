@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,10 +62,12 @@ def create_export(
     created_by: Any,
     name: str,
     settings: dict[str, Any] | None = None,
+    eval_set: Any = None,
     enqueue: bool = True,
 ) -> Export:
     """Validate the settings, record the Export and queue it once committed.
 
+    An uploaded eval set is stored only once the settings are known to be good.
     The command line passes `enqueue=False` and runs the export in-process.
     """
     from review import tasks
@@ -75,10 +78,14 @@ def create_export(
     raw.setdefault("dataset_name", slugify_name(name))
     if raw.get("freeze_test_from"):
         raw["frozen_test_source_ids"] = _frozen_test_ids(int(raw["freeze_test_from"]))
+    if eval_set is not None:
+        raw["eval_set_path"] = "(upload)"
     try:
         parsed = parse_settings(raw)
     except ExportSettingsError as exc:
         raise ExportError(str(exc)) from exc
+    if eval_set is not None:
+        parsed = replace(parsed, eval_set_path=store_eval_set(upload=eval_set))
     export = Export.objects.create(
         name=name.strip(),
         created_by=created_by,

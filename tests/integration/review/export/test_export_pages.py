@@ -127,3 +127,48 @@ def test_htmx_poll_gets_only_the_status_partial(admin_client, finished):
     html = response.content.decode()
     assert 'id="export-status"' in html
     assert "<html" not in html
+
+
+def test_uploaded_eval_set_is_checked_and_reported(admin_client, corpus):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from review.export import service
+
+    target = corpus[0]
+    line = json.dumps({"question": target.question, "options": target.options})
+    upload = SimpleUploadedFile("bench.jsonl", (line + "\n").encode())
+    response = admin_client.post(
+        reverse("exports:list"),
+        {
+            "name": "Checked",
+            "formats": ["hf"],
+            "seed": 1,
+            "ratios": "0.8,0.1,0.1",
+            "eval_set": upload,
+        },
+    )
+    assert response.status_code == 302
+    export = service.run_export(export_id=Export.objects.get().pk)
+    report = export.manifest["contamination"]
+    # Every corpus item shares the builder's question, so all are flagged.
+    assert report["flagged_by_text"] == len(corpus)
+    page = admin_client.get(reverse("exports:detail", args=[export.pk])).content
+    assert f"{len(corpus)} flagged".encode() in page
+
+
+def test_bad_eval_set_upload_is_refused(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = admin_client.post(
+        reverse("exports:list"),
+        {
+            "name": "Bad",
+            "formats": ["hf"],
+            "seed": 1,
+            "ratios": "0.8,0.1,0.1",
+            "eval_set": SimpleUploadedFile("bench.csv", b"a,b\n"),
+        },
+    )
+    assert response.status_code == 200
+    assert "must be a .jsonl or .parquet" in response.content.decode()
+    assert not Export.objects.exists()

@@ -250,3 +250,14 @@ def test_contamination_check_flags_planted_duplicates(admin_user, corpus, tmp_pa
     )
     assert not {text_dup.pk, image_item.pk} & _exported_ids(dropped)
     assert dropped.item_count == flagged.item_count - 2
+
+
+def test_unreadable_eval_set_fails_the_export_with_a_clear_error(
+    admin_user, corpus, tmp_path
+):
+    bench = tmp_path / "bench.jsonl"
+    bench.write_text('{"question": "fine"}\n{not json\n')
+    export = run(admin_user, eval_set_path=str(bench))
+    assert export.status == "failed"
+    assert "EvalSetError: bench.jsonl line 2" in export.error
+    assert list((Path(settings.MEDIA_ROOT) / "exports").iterdir()) == []
