@@ -11,8 +11,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import pyarrow
+
+from review.export import agreement, balance
+from review.export.config import ExportSettings
 from review.export.rows import ExportRow
-from review.export.splits import SPLITS
+from review.export.selection import Candidate, Selection
+from review.export.splits import SPLITS, SplitPlan
 from synthesis.models import Batch
 
 MANIFEST_NAME = "manifest.json"
@@ -124,3 +129,51 @@ def batch_provenance(batch_ids: list[int]) -> list[dict[str, Any]]:
             }
         )
     return provenance
+
+
+def describe(
+    *,
+    name: str,
+    settings: ExportSettings,
+    chosen: Selection,
+    exported: list[Candidate],
+    letters: dict[int, tuple[dict[str, str], str]],
+    plan: SplitPlan,
+    counts: dict[str, Any],
+    contamination: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The manifest's body; file checksums and the creation time come last."""
+    exported_letters = [letters.get(c.item_id, ({}, c.answer))[1] for c in exported]
+    return {
+        "name": name,
+        "dataset_name": settings.dataset_name,
+        "settings": settings.to_dict(),
+        "selection": {
+            "accepted_items_selected": len(chosen.candidates),
+            "excluded": chosen.excluded,
+            "answer_balance_before": balance.balance_report(
+                [c.answer for c in chosen.candidates]
+            ),
+            "answer_balance_exported": balance.balance_report(exported_letters),
+            "rebalanced": settings.rebalance_letters,
+        },
+        "splits": {
+            split: {
+                "items": counts["rows"][split],
+                "groups": sum(1 for g in plan.groups if g.split == split),
+                "source_ids": plan.source_ids(split),
+            }
+            for split in SPLITS
+        },
+        "stratification": plan.stratum_counts(),
+        "frozen_test": {
+            "from_export": settings.freeze_test_from,
+            "source_ids": len(settings.frozen_test_source_ids),
+            "missing_now": list(plan.frozen_missing),
+        },
+        "counts": counts,
+        "batches": batch_provenance(sorted({c.batch_id for c in exported})),
+        "reviewers": agreement.summarize(chosen.agreements),
+        "contamination": contamination,
+        "software": {"pyarrow": pyarrow.__version__},
+    }

@@ -21,14 +21,22 @@ import pyarrow.parquet as pq
 IMAGE_STRUCT = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 IMAGE_LIST = pa.list_(IMAGE_STRUCT)
 # Hugging Face features for a list of images: decoded to PIL by `datasets`.
-HF_IMAGE_LIST = {"feature": {"_type": "Image"}, "_type": "List"}
+# "Sequence" of a non-dict feature reads as a list in datasets 3, 4 and 5.
+HF_IMAGE_LIST = {"feature": {"_type": "Image"}, "_type": "Sequence"}
 
 
 def hf_value(dtype: str) -> dict[str, str]:
     return {"dtype": dtype, "_type": "Value"}
 
 
+def hf_sequence(feature: dict[str, Any]) -> dict[str, Any]:
+    """A list of scalars, readable by every datasets major version."""
+    return {"feature": feature, "_type": "Sequence"}
+
+
 def hf_list(feature: dict[str, Any]) -> dict[str, Any]:
+    """A list of structs: needs datasets >= 4 ("Sequence" of a dict means
+    a dict of lists there, which is not what the file holds)."""
     return {"feature": feature, "_type": "List"}
 
 

@@ -13,17 +13,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import pyarrow
 from django.conf import settings as django_settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from review.export import agreement, balance, card, contamination, selection
+from review.export import balance, card, contamination, selection
 from review.export.config import (
     ExportSettings,
     ExportSettingsError,
@@ -32,10 +31,10 @@ from review.export.config import (
 )
 from review.export.hf_parquet import HfParquetWriter
 from review.export.jsonl import JsonlWriter
-from review.export.manifest import MANIFEST_NAME, Tally, batch_provenance, file_entries
+from review.export.manifest import MANIFEST_NAME, Tally, describe, file_entries
 from review.export.rows import iter_rows
 from review.export.sft import SftWriter
-from review.export.splits import SPLITS, SplitUnit, assign_splits
+from review.export.splits import SPLITS, SplitPlan, SplitUnit, assign_splits
 from review.export.verl import VerlWriter
 from review.models import Export, ExportStatus
 
@@ -144,31 +143,19 @@ def _contamination(
     )
 
 
-def _write_rows(export: Export, root: Path, s: ExportSettings, plan, by_id, letters):
-    tally = Tally()
-    writers = _writers(root, s)
-    written = 0
-    for split in SPLITS:
-        candidates = [by_id[i] for i in plan.item_ids(split)]
-        for row in iter_rows(
-            split=split,
-            candidates=candidates,
-            letters=letters,
-            dataset_name=s.dataset_name,
-        ):
-            for writer in writers:
-                writer.write(row)
-            tally.add(row)
-            written += 1
-            if written % PROGRESS_EVERY == 0:
-                Export.objects.filter(pk=export.pk).update(rows_written=written)
-    for writer in writers:
-        writer.close()
-    return tally
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything decided before the first byte is written."""
+
+    settings: ExportSettings
+    chosen: selection.Selection
+    candidates: list[selection.Candidate]
+    report: contamination.ContaminationReport | None
+    letters: dict[int, tuple[dict[str, str], str]]
+    plan: SplitPlan
 
 
-def _build(export: Export, root: Path) -> dict[str, Any]:
-    s = parse_settings(export.settings)
+def _prepare(s: ExportSettings) -> _Prepared:
     chosen = selection.select(settings=s)
     candidates = chosen.candidates
     report = _contamination(s, candidates)
@@ -189,47 +176,53 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
         phash_threshold=s.phash_threshold,
         frozen_test_source_ids=s.frozen_test_source_ids,
     )
-    Export.objects.filter(pk=export.pk).update(rows_total=len(candidates))
-    by_id = {c.item_id: c for c in candidates}
-    tally = _write_rows(export, root, s, plan, by_id, letters)
-    counts = tally.as_dict()
-    manifest: dict[str, Any] = {
-        "name": export.name,
-        "dataset_name": s.dataset_name,
-        "settings": s.to_dict(),
-        "selection": {
-            "accepted_items_selected": len(chosen.candidates),
-            "excluded": chosen.excluded,
-            "answer_balance_before": balance.balance_report(
-                [c.answer for c in chosen.candidates]
-            ),
-            "answer_balance_exported": balance.balance_report(
-                [letters.get(c.item_id, (None, c.answer))[1] for c in candidates]
-            ),
-            "rebalanced": s.rebalance_letters,
-        },
-        "splits": {
-            split: {
-                "items": counts["rows"][split],
-                "groups": sum(1 for g in plan.groups if g.split == split),
-                "source_ids": plan.source_ids(split),
-            }
-            for split in SPLITS
-        },
-        "stratification": plan.stratum_counts(),
-        "frozen_test": {
-            "from_export": s.freeze_test_from,
-            "source_ids": len(s.frozen_test_source_ids),
-            "missing_now": list(plan.frozen_missing),
-        },
-        "counts": counts,
-        "batches": batch_provenance(sorted({c.batch_id for c in candidates})),
-        "reviewers": agreement.summarize(chosen.agreements),
-        "contamination": (
-            report.as_dict(excluded=s.exclude_contaminated) if report else None
+    return _Prepared(s, chosen, candidates, report, letters, plan)
+
+
+def _write_rows(export: Export, root: Path, prepared: _Prepared) -> Tally:
+    """Stream every row, split by split in item order, into every format."""
+    s = prepared.settings
+    by_id = {c.item_id: c for c in prepared.candidates}
+    tally = Tally()
+    writers = _writers(root, s)
+    written = 0
+    for split in SPLITS:
+        for row in iter_rows(
+            split=split,
+            candidates=[by_id[i] for i in prepared.plan.item_ids(split)],
+            letters=prepared.letters,
+            dataset_name=s.dataset_name,
+        ):
+            for writer in writers:
+                writer.write(row)
+            tally.add(row)
+            written += 1
+            if written % PROGRESS_EVERY == 0:
+                Export.objects.filter(pk=export.pk).update(rows_written=written)
+    for writer in writers:
+        writer.close()
+    return tally
+
+
+def _build(export: Export, root: Path) -> dict[str, Any]:
+    prepared = _prepare(parse_settings(export.settings))
+    Export.objects.filter(pk=export.pk).update(rows_total=len(prepared.candidates))
+    tally = _write_rows(export, root, prepared)
+    s = prepared.settings
+    manifest = describe(
+        name=export.name,
+        settings=s,
+        chosen=prepared.chosen,
+        exported=prepared.candidates,
+        letters=prepared.letters,
+        plan=prepared.plan,
+        counts=tally.as_dict(),
+        contamination=(
+            prepared.report.as_dict(excluded=s.exclude_contaminated)
+            if prepared.report
+            else None
         ),
-        "software": {"pyarrow": pyarrow.__version__},
-    }
+    )
     attribution = card.attribution_rows(dict(tally.items_per_source))
     (root / "README.md").write_text(
         card.build_card(manifest, attribution), encoding="utf-8", newline="\n"
