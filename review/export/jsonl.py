@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from review.export import hf_parquet
-from review.export.rows import ExportRow
+from review.export.rows import ExportRow, ImageBlob
 
 DIRECTORY = "jsonl"
 
@@ -23,25 +23,28 @@ class JsonlWriter:
         self._split: str | None = None
         self._handle: IO[str] | None = None
 
-    def write(self, row: ExportRow) -> None:
-        if row.split != self._split:
+    def _file_for(self, split: str) -> IO[str]:
+        if split != self._split or self._handle is None:
             self.close()
-            self._split = row.split
-            path = self.root / f"{row.split}.jsonl"
+            self._split = split
+            path = self.root / f"{split}.jsonl"
             self._handle = path.open("w", encoding="utf-8", newline="\n")
-        paths = []
-        for blob in row.images:
-            relative = f"images/{blob.name[:2]}/{blob.name}"
-            target = self.root / relative
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(blob.data)
-            paths.append(relative)
+        return self._handle
+
+    def _store(self, blob: ImageBlob) -> str:
+        relative = f"images/{blob.name[:2]}/{blob.name}"
+        target = self.root / relative
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(blob.data)
+        return relative
+
+    def write(self, row: ExportRow) -> None:
+        handle = self._file_for(row.split)
         data = hf_parquet.record(row)
-        data["images"] = paths
+        data["images"] = [self._store(blob) for blob in row.images]
         data["options"] = row.options
-        assert self._handle is not None  # noqa: S101 - opened above
-        self._handle.write(json.dumps(data, ensure_ascii=False) + "\n")
+        handle.write(json.dumps(data, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         if self._handle is not None:

@@ -251,6 +251,9 @@ def run_export(*, export_id: int) -> Export:
     relative = f"{EXPORTS_DIR}/{export.pk}-{slugify_name(export.name)}"
     final = Path(django_settings.MEDIA_ROOT) / relative
     temp = parent / f".tmp-{export.pk}-{uuid.uuid4().hex}"
+    # A worker killed mid-export leaves its temporary folder; clear it first.
+    for stale in parent.glob(f".tmp-{export.pk}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     try:
         temp.mkdir(parents=True)
         manifest = _build(export, temp)

@@ -261,3 +261,17 @@ def test_unreadable_eval_set_fails_the_export_with_a_clear_error(
     assert export.status == "failed"
     assert "EvalSetError: bench.jsonl line 2" in export.error
     assert list((Path(settings.MEDIA_ROOT) / "exports").iterdir()) == []
+
+
+def test_a_killed_run_is_redone_and_its_leftovers_cleared(admin_user, corpus):
+    export = service.create_export(
+        created_by=admin_user, name="Again", settings={}, enqueue=False
+    )
+    # As if a worker died mid-export: status running, a temporary folder left.
+    Export.objects.filter(pk=export.pk).update(status="running")
+    leftover = Path(settings.MEDIA_ROOT) / "exports" / f".tmp-{export.pk}-dead"
+    leftover.mkdir(parents=True)
+    export = service.run_export(export_id=export.pk)
+    assert export.status == "done"
+    assert not leftover.exists()
+    assert export.item_count == len(corpus)
