@@ -17,9 +17,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from medsyn_app.roles import admin_required
-from review.export import service
+from review.export import selectors, service
 from review.export.archive import stream_zip
-from review.export.manifest import MANIFEST_NAME
 from review.export_forms import ExportForm
 from review.models import Export, ExportStatus
 
@@ -58,10 +57,14 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(Export, pk=pk)
     context = {
         "export": export,
-        "files": service.files_of(export) if export.status == ExportStatus.DONE else [],
-        "manifest_json": json.dumps(export.manifest, indent=2)
-        if export.manifest
-        else "",
+        "files": selectors.files_of(export)
+        if export.status == ExportStatus.DONE
+        else [],
+        "manifest_json": (
+            json.dumps(selectors.manifest_summary(export), indent=2)
+            if export.manifest
+            else ""
+        ),
         "contamination": export.manifest.get("contamination"),
         "running": export.status in (ExportStatus.PENDING, ExportStatus.RUNNING),
     }
@@ -76,7 +79,7 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def export_file(request: HttpRequest, pk: int, path: str) -> FileResponse:
     export, root = _get_finished_export(pk)
     # Only files the manifest lists can be fetched: no path tricks.
-    if path not in {f["path"] for f in service.files_of(export)}:
+    if path not in selectors.file_names(export):
         raise Http404("No such file in this export")
     return FileResponse((root / path).open("rb"), as_attachment=True)
 
@@ -85,7 +88,7 @@ def export_file(request: HttpRequest, pk: int, path: str) -> FileResponse:
 @require_GET
 def export_archive(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     export, root = _get_finished_export(pk)
-    names = [f["path"] for f in export.manifest.get("files", [])] + [MANIFEST_NAME]
+    names = sorted(selectors.file_names(export))
     folder = root.name
     response = StreamingHttpResponse(
         stream_zip(root, names, prefix=folder), content_type="application/zip"

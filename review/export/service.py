@@ -12,7 +12,6 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -280,9 +279,3 @@ def run_export(*, export_id: int) -> Export:
     )
     export.refresh_from_db()
     return export
-
-
-def files_of(export: Export) -> list[dict[str, Any]]:
-    """The manifest's files plus the manifest, for download links."""
-    entries: Iterable[dict[str, Any]] = export.manifest.get("files", [])
-    return [*entries, {"path": MANIFEST_NAME, "sha256": "", "bytes": None}]

@@ -172,3 +172,14 @@ def test_bad_eval_set_upload_is_refused(admin_client):
     assert response.status_code == 200
     assert "must be a .jsonl or .parquet" in response.content.decode()
     assert not Export.objects.exists()
+
+
+def test_jsonl_images_are_summed_up_but_still_downloadable(admin_client, finished):
+    html = admin_client.get(reverse("exports:detail", args=[finished.pk])).content
+    images = [f for f in finished.manifest["files"] if "/images/" in f["path"]]
+    assert f"jsonl/images/ · {len(images)} images".encode() in html
+    assert images[0]["path"].encode() not in html
+    response = admin_client.get(
+        reverse("exports:file", args=[finished.pk, images[0]["path"]])
+    )
+    assert response.status_code == 200
