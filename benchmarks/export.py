@@ -241,9 +241,11 @@ def main() -> None:
                     ],
                     capture_output=True,
                     text=True,
-                    check=True,
+                    check=False,
                     env=os.environ,
                 )
+                if result.returncode:
+                    raise SystemExit(f"{mode} run failed:\n{result.stderr[-3000:]}")
                 r = json.loads(result.stdout.strip().splitlines()[-1])
                 mb = r["bytes"] / 1e6
                 print(
