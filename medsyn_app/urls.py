@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("imports/", include("synthesis.import_urls")),
     path("api/imports/", include("synthesis.import_api")),
+    path("exports/", include("review.export_urls")),
 ]
 
 if settings.DEBUG:

@@ -154,6 +154,8 @@ class Export(models.Model):
     output_dir = models.CharField(max_length=500, blank=True)
     manifest = models.JSONField(default=dict, blank=True)
     item_count = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_written = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

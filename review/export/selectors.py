@@ -1,0 +1,50 @@
+"""Reads for the export pages: what to list, what may be downloaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from review.export.manifest import MANIFEST_NAME
+from review.models import Export
+
+
+def files_of(export: Export) -> list[dict[str, Any]]:
+    """Files to list on the page: one line per data file, image folders summed up.
+
+    An export can hold thousands of JSONL images; they are downloadable one by
+    one or in the archive, but listed as a single line.
+    """
+    listed: list[dict[str, Any]] = []
+    folders: dict[str, dict[str, Any]] = {}
+    for entry in export.manifest.get("files", []):
+        folder, _, rest = entry["path"].partition("/images/")
+        if rest:
+            summary = folders.setdefault(
+                folder, {"path": f"{folder}/images/", "files": 0, "bytes": 0}
+            )
+            summary["files"] += 1
+            summary["bytes"] += entry["bytes"]
+        else:
+            listed.append(entry)
+    listed += folders.values()
+    return [*listed, {"path": MANIFEST_NAME, "sha256": "", "bytes": None}]
+
+
+def file_names(export: Export) -> set[str]:
+    """Every downloadable path of a finished export."""
+    return {f["path"] for f in export.manifest.get("files", [])} | {MANIFEST_NAME}
+
+
+def manifest_summary(export: Export) -> dict[str, Any]:
+    """The manifest as shown on the page: long lists replaced by their length.
+
+    The full manifest.json (every checksum and source id) is a download.
+    """
+    summary = dict(export.manifest)
+    if "files" in summary:
+        summary["files"] = f"{len(summary['files'])} files (see manifest.json)"
+    summary["splits"] = {
+        split: {**info, "source_ids": len(info.get("source_ids", []))}
+        for split, info in summary.get("splits", {}).items()
+    }
+    return summary
