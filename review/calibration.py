@@ -1,0 +1,350 @@
+"""How well the verifier predicts the clinicians: overall, gate by gate, by score.
+
+The human side of every comparison is the item's settled status (Accepted or
+Rejected by the consensus rule); the verifier side is the item's latest
+Verification. Counting happens in the database on a fine score histogram
+(100 buckets), so the reliability curve and the threshold sweep are computed
+from at most 100 rows whatever the batch size.
+
+Items the verifier dropped are normally not reviewed, so "verifier keeps" vs
+"human accepts" has a measurable precision but a recall that only means
+something once some dropped items have been audited too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+from django.db.models.functions import Floor, Least
+
+from review.models import RejectReason, Review
+from synthesis.models import Batch, Item, ItemStatus, Verification
+
+FINE_BUCKETS = 100
+# A rejection reason names the rubric gate the clinician says the item fails.
+GATE_OF_REASON: dict[str, str] = {
+    RejectReason.FACTUALLY_WRONG: "Clinical Validity",
+    RejectReason.NOT_SUPPORTED_BY_IMAGE: "Image–Text Consistency",
+    RejectReason.MULTIPLE_CORRECT: "Single Correct Option",
+    RejectReason.DIAGNOSIS_LEAKED: "Diagnosis Leak",
+    RejectReason.NOT_SELF_CONTAINED: "Stem Self-contained",
+    RejectReason.WEAK_DISTRACTORS: "Plausible Distractors",  # a bonus criterion
+    RejectReason.IMAGE_UNUSABLE: "Image–Text Consistency",
+}
+GATES: tuple[str, ...] = tuple(dict.fromkeys(GATE_OF_REASON.values()))
+
+
+# ---- pure math -------------------------------------------------------------
+
+
+def fine_bucket(score: float) -> int:
+    """0..99; the epsilon keeps 0.29 in bucket 29 despite binary floating point."""
+    return min(int(math.floor(score * FINE_BUCKETS + 1e-9)), FINE_BUCKETS - 1)
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """Verifier keeps (predicted positive) against human accepts (actual)."""
+
+    kept_accepted: int = 0
+    kept_rejected: int = 0
+    dropped_accepted: int = 0
+    dropped_rejected: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.kept_accepted
+            + self.kept_rejected
+            + self.dropped_accepted
+            + self.dropped_rejected
+        )
+
+    @property
+    def precision(self) -> float | None:
+        kept = self.kept_accepted + self.kept_rejected
+        return self.kept_accepted / kept if kept else None
+
+    @property
+    def recall(self) -> float | None:
+        accepted = self.kept_accepted + self.dropped_accepted
+        return self.kept_accepted / accepted if accepted else None
+
+    @property
+    def agreement(self) -> float | None:
+        if not self.total:
+            return None
+        return (self.kept_accepted + self.dropped_rejected) / self.total
+
+    @property
+    def kappa(self) -> float | None:
+        n = self.total
+        if not n:
+            return None
+        kept = self.kept_accepted + self.kept_rejected
+        accepted = self.kept_accepted + self.dropped_accepted
+        chance = (kept * accepted + (n - kept) * (n - accepted)) / (n * n)
+        if chance >= 1.0:
+            return None
+        return (self.agreement - chance) / (1 - chance)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "total": self.total,
+            "precision": self.precision,
+            "recall": self.recall,
+            "agreement": self.agreement,
+            "kappa": self.kappa,
+        }
+
+
+Histogram = Mapping[int, tuple[int, int]]  # fine bucket -> (reviewed, accepted)
+
+
+def reliability_curve(histogram: Histogram, *, buckets: int = 10) -> list[dict]:
+    """Human accept rate per verifier-score bucket (equal widths over 0..1)."""
+    width = FINE_BUCKETS // buckets
+    curve = []
+    for b in range(buckets):
+        n = accepted = 0
+        for fine in range(b * width, (b + 1) * width):
+            rows, yes = histogram.get(fine, (0, 0))
+            n, accepted = n + rows, accepted + yes
+        curve.append(
+            {
+                "lower": b / buckets,
+                "upper": (b + 1) / buckets,
+                "reviewed": n,
+                "accepted": accepted,
+                "accept_rate": accepted / n if n else None,
+            }
+        )
+    return curve
+
+
+def recommend_threshold(
+    histogram: Histogram, *, target_precision: float, min_support: int = 30
+) -> dict[str, Any]:
+    """The lowest keep threshold whose kept items reach the target precision.
+
+    Precision at threshold t is the human accept rate among reviewed items with
+    score >= t; only thresholds backed by at least `min_support` items count.
+    Lower thresholds keep more items, so the smallest qualifying one is best.
+    """
+    reviewed = accepted = 0
+    best = None
+    for fine in range(FINE_BUCKETS - 1, -1, -1):
+        rows, yes = histogram.get(fine, (0, 0))
+        reviewed, accepted = reviewed + rows, accepted + yes
+        if reviewed >= min_support and accepted / reviewed >= target_precision:
+            best = (fine / FINE_BUCKETS, accepted / reviewed, reviewed)
+    if best is None:
+        return {
+            "threshold": None,
+            "precision": None,
+            "support": 0,
+            "reason": (
+                f"No threshold reaches precision {target_precision:.0%} with at "
+                f"least {min_support} reviewed items."
+            ),
+        }
+    return {"threshold": best[0], "precision": best[1], "support": best[2]}
+
+
+def _title_key(title: str) -> str:
+    return " ".join(str(title).replace("–", "-").lower().split())
+
+
+_GATE_KEYS = {_title_key(g): g for g in GATES}
+
+
+def failed_gates(criteria: Iterable[Mapping[str, Any]]) -> set[str]:
+    """Gates the verifier did not give full marks (a missing gate counts failed)."""
+    passed = set()
+    for row in criteria or ():
+        gate = _GATE_KEYS.get(_title_key(row.get("title", "")))
+        try:
+            weight, score = int(row.get("weight", 0)), int(row.get("score", 0))
+        except (TypeError, ValueError):
+            continue
+        if gate and weight > 0 and score >= weight:
+            passed.add(gate)
+    return set(GATES) - passed
+
+
+def gate_table(counts: Mapping[str, Mapping[str, int]]) -> list[dict[str, Any]]:
+    """Per gate: both pass, both fail, only verifier fails, only human fails."""
+    table = []
+    for gate in GATES:
+        c = {k: counts.get(gate, {}).get(k, 0) for k in _CELLS}
+        n = sum(c.values())
+        table.append(
+            {
+                "gate": gate,
+                **c,
+                "items": n,
+                "agreement": (c["both_pass"] + c["both_fail"]) / n if n else None,
+            }
+        )
+    return table
+
+
+_CELLS = ("both_pass", "both_fail", "verifier_only_fail", "human_only_fail")
+
+
+def tally_gates(
+    rows: Iterable[tuple[set[str], set[str]]],
+) -> dict[str, dict[str, int]]:
+    """Count (verifier-failed gates, human-failed gates) pairs into gate cells."""
+    counts = {gate: dict.fromkeys(_CELLS, 0) for gate in GATES}
+    for verifier_failed, human_failed in rows:
+        for gate in GATES:
+            v, h = gate in verifier_failed, gate in human_failed
+            cell = ("both_fail" if h else "verifier_only_fail") if v else None
+            cell = cell or ("human_only_fail" if h else "both_pass")
+            counts[gate][cell] += 1
+    return counts
+
+
+# ---- selectors -------------------------------------------------------------
+
+SETTLED = (ItemStatus.ACCEPTED, ItemStatus.REJECTED)
+
+
+def _latest_verifications(batch: Batch | None) -> QuerySet[Verification]:
+    items = Item.objects.filter(status__in=SETTLED)
+    if batch is not None:
+        items = items.filter(batch=batch)
+    latest = (
+        Verification.objects.filter(item__in=items)
+        .values("item")
+        .annotate(last=Max("pk"))
+        .values("last")
+    )
+    return Verification.objects.filter(pk__in=latest)
+
+
+def score_histogram(verifications: QuerySet[Verification]) -> dict[int, tuple]:
+    bucket = Least(
+        Floor(F("normalized_score") * FINE_BUCKETS + 1e-9),
+        Value(FINE_BUCKETS - 1.0),
+        output_field=FloatField(),
+    )
+    rows = (
+        verifications.filter(normalized_score__isnull=False)
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(
+            n=Count("pk"), accepted=Count("pk", filter=Q(item__status="accepted"))
+        )
+        .order_by()
+    )
+    return {int(r["bucket"]): (r["n"], r["accepted"]) for r in rows}
+
+
+def confusion(verifications: QuerySet[Verification]) -> Confusion:
+    accepted, rejected = Q(item__status="accepted"), Q(item__status="rejected")
+    counts = verifications.aggregate(
+        kept_accepted=Count("pk", filter=Q(kept=True) & accepted),
+        kept_rejected=Count("pk", filter=Q(kept=True) & rejected),
+        dropped_accepted=Count("pk", filter=Q(kept=False) & accepted),
+        dropped_rejected=Count("pk", filter=Q(kept=False) & rejected),
+    )
+    return Confusion(**counts)
+
+
+def gate_agreement(verifications: QuerySet[Verification]) -> list[dict[str, Any]]:
+    """Gate-by-gate comparison; reads rubric rows only where some point was lost.
+
+    A kept verification with a normalized score of 1.0 gave every criterion
+    full marks, so its gates are all passed without reading its JSON.
+    """
+    perfect = verifications.filter(kept=True, normalized_score__gte=1.0)
+    counts = tally_gates(_imperfect_rows(verifications.exclude(pk__in=perfect)))
+    total = perfect.count()
+    human_failed = _human_failed_gate_counts(perfect.values("item"))
+    for gate in GATES:
+        failed = human_failed.get(gate, 0)
+        counts[gate]["human_only_fail"] += failed
+        counts[gate]["both_pass"] += total - failed
+    return gate_table(counts)
+
+
+def _imperfect_rows(verifications: QuerySet) -> list[tuple[set[str], set[str]]]:
+    rows = list(verifications.values_list("item_id", "criteria", "item__status"))
+    reasons: dict[int, set[str]] = {}
+    for item_id, code in _current_rejections(item_id__in=verifications.values("item")):
+        reasons.setdefault(item_id, set()).add(GATE_OF_REASON.get(code, ""))
+    return [
+        (
+            failed_gates(criteria),
+            reasons.get(item_id, set()) if status == ItemStatus.REJECTED else set(),
+        )
+        for item_id, criteria, status in rows
+    ]
+
+
+def _current_rejections(**filters: Any) -> QuerySet:
+    return (
+        Review.objects.filter(
+            undone_at__isnull=True, decision="reject", item__status="rejected"
+        )
+        .filter(**filters)
+        .values_list("item_id", "reason_code")
+    )
+
+
+def _human_failed_gate_counts(items: QuerySet) -> dict[str, int]:
+    gate = Case(
+        *(When(reason_code=code, then=Value(g)) for code, g in GATE_OF_REASON.items()),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    rows = (
+        Review.objects.filter(
+            undone_at__isnull=True,
+            decision="reject",
+            item__status="rejected",
+            item_id__in=items,
+        )
+        .annotate(gate=gate)
+        .values("gate")
+        .annotate(n=Count("item_id", distinct=True))
+        .order_by()
+    )
+    return {r["gate"]: r["n"] for r in rows if r["gate"]}
+
+
+def calibration_figures(
+    *, batch: Batch | None = None, target_precision: float = 0.95, min_support: int = 30
+) -> dict[str, Any]:
+    verifications = _latest_verifications(batch)
+    histogram = score_histogram(verifications)
+    return {
+        "overall": confusion(verifications).as_dict(),
+        "gates": gate_agreement(verifications),
+        "reliability": reliability_curve(histogram),
+        "recommended_threshold": {
+            "target_precision": target_precision,
+            "min_support": min_support,
+            **recommend_threshold(
+                histogram, target_precision=target_precision, min_support=min_support
+            ),
+        },
+    }
