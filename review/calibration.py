@@ -145,13 +145,17 @@ def recommend_threshold(
 
     Precision at threshold t is the human accept rate among reviewed items with
     score >= t; only thresholds backed by at least `min_support` items count.
-    Lower thresholds keep more items, so the smallest qualifying one is best.
+    Lower thresholds keep more items, so the smallest qualifying one is best;
+    candidates are the scores actually observed, so the answer never reaches
+    into a score range no clinician has seen.
     """
     reviewed = accepted = 0
     best = None
     for fine in range(FINE_BUCKETS - 1, -1, -1):
         rows, yes = histogram.get(fine, (0, 0))
         reviewed, accepted = reviewed + rows, accepted + yes
+        if not rows:
+            continue  # no evidence for a threshold below the lowest scored item
         if reviewed >= min_support and accepted / reviewed >= target_precision:
             best = (fine / FINE_BUCKETS, accepted / reviewed, reviewed)
     if best is None:
