@@ -19,9 +19,12 @@ from review.models import Decision, ItemRevision, RejectReason, Review
 from synthesis.models import Item, ItemStatus
 
 ADJUDICATION_DECISIONS = (Decision.ACCEPT, Decision.REJECT, Decision.FLAG)
-# Statuses the consensus rule may set; "kept" is where an item waits for review.
+# Statuses the consensus rule may change. Without a final verdict an item
+# returns to the verifier's status (kept or dropped); dropped items reach the
+# rule only when audited, which is what makes the verifier's recall measurable.
 SETTLED_BY_RULE = {
     ItemStatus.KEPT,
+    ItemStatus.DROPPED,
     ItemStatus.ACCEPTED,
     ItemStatus.REJECTED,
     ItemStatus.FLAGGED,
@@ -51,11 +54,16 @@ def apply_consensus(*, item: Item) -> Item:
         required=required_reviewers(item),
         adjudication=adjudications[-1] if adjudications else None,
     )
-    status = status or ItemStatus.KEPT
+    status = status or _verifier_status(item)
     if status != item.status:
         item.status = status
         item.save(update_fields=["status", "updated_at"])
     return item
+
+
+def _verifier_status(item: Item) -> str:
+    latest = item.verifications.order_by("-pk").values_list("kept", flat=True)[:1]
+    return ItemStatus.KEPT if list(latest) == [True] else ItemStatus.DROPPED
 
 
 @transaction.atomic
