@@ -19,21 +19,18 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.db.models import (
-    Case,
-    CharField,
     Count,
+    Exists,
     F,
     FloatField,
-    Max,
-    Q,
+    OuterRef,
     QuerySet,
     Value,
-    When,
 )
 from django.db.models.functions import Floor, Least
 
 from review.models import RejectReason, Review
-from synthesis.models import Batch, Item, ItemStatus, Verification
+from synthesis.models import Batch, ItemStatus, Verification
 
 FINE_BUCKETS = 100
 # A rejection reason names the rubric gate the clinician says the item fails.
@@ -232,117 +229,108 @@ SETTLED = (ItemStatus.ACCEPTED, ItemStatus.REJECTED)
 
 
 def _latest_verifications(batch: Batch | None) -> QuerySet[Verification]:
-    items = Item.objects.filter(status__in=SETTLED)
-    if batch is not None:
-        items = items.filter(batch=batch)
-    latest = (
-        Verification.objects.filter(item__in=items)
-        .values("item")
-        .annotate(last=Max("pk"))
-        .values("last")
+    """Each settled item's newest verdict (an item re-verified keeps only its last)."""
+    newer = Verification.objects.filter(item=OuterRef("item"), pk__gt=OuterRef("pk"))
+    verifications = Verification.objects.filter(item__status__in=SETTLED).exclude(
+        Exists(newer)
     )
-    return Verification.objects.filter(pk__in=latest)
+    if batch is not None:
+        verifications = verifications.filter(item__batch=batch)
+    return verifications
 
 
-def score_histogram(verifications: QuerySet[Verification]) -> dict[int, tuple]:
+def verdict_counts(verifications: QuerySet[Verification]) -> list[dict[str, Any]]:
+    """One grouped query: counts by fine score bucket, kept flag and human status.
+
+    At most 100 x 2 x 2 rows (plus unscored verdicts), whatever the pool size;
+    both the confusion table and the score histogram are sums over it.
+    """
     bucket = Least(
         Floor(F("normalized_score") * FINE_BUCKETS + 1e-9),
         Value(FINE_BUCKETS - 1.0),
         output_field=FloatField(),
     )
-    rows = (
-        verifications.filter(normalized_score__isnull=False)
-        .annotate(bucket=bucket)
-        .values("bucket")
-        .annotate(
-            n=Count("pk"), accepted=Count("pk", filter=Q(item__status="accepted"))
-        )
+    return list(
+        verifications.annotate(bucket=bucket)
+        .values("bucket", "kept", "item__status")
+        .annotate(n=Count("pk"))
         .order_by()
     )
-    return {int(r["bucket"]): (r["n"], r["accepted"]) for r in rows}
 
 
-def confusion(verifications: QuerySet[Verification]) -> Confusion:
-    accepted, rejected = Q(item__status="accepted"), Q(item__status="rejected")
-    counts = verifications.aggregate(
-        kept_accepted=Count("pk", filter=Q(kept=True) & accepted),
-        kept_rejected=Count("pk", filter=Q(kept=True) & rejected),
-        dropped_accepted=Count("pk", filter=Q(kept=False) & accepted),
-        dropped_rejected=Count("pk", filter=Q(kept=False) & rejected),
+def histogram_of(rows: Iterable[Mapping[str, Any]]) -> dict[int, tuple[int, int]]:
+    histogram: dict[int, tuple[int, int]] = {}
+    for row in rows:
+        if row["bucket"] is None:
+            continue
+        n, accepted = histogram.get(int(row["bucket"]), (0, 0))
+        yes = row["n"] if row["item__status"] == ItemStatus.ACCEPTED else 0
+        histogram[int(row["bucket"])] = (n + row["n"], accepted + yes)
+    return histogram
+
+
+def confusion_of(rows: Iterable[Mapping[str, Any]]) -> Confusion:
+    cells = dict.fromkeys(
+        ("kept_accepted", "kept_rejected", "dropped_accepted", "dropped_rejected"), 0
     )
-    return Confusion(**counts)
+    for row in rows:
+        verdict = "kept" if row["kept"] else "dropped"
+        cells[f"{verdict}_{row['item__status']}"] += row["n"]
+    return Confusion(**cells)
 
 
-def gate_agreement(verifications: QuerySet[Verification]) -> list[dict[str, Any]]:
+def gate_agreement(
+    verifications: QuerySet[Verification], *, total: int
+) -> list[dict[str, Any]]:
     """Gate-by-gate comparison; reads rubric rows only where some point was lost.
 
     A kept verification with a normalized score of 1.0 gave every criterion
-    full marks, so its gates are all passed without reading its JSON.
+    full marks, so its gates all passed without reading its JSON; `total` is
+    the number of verifications in scope (from `verdict_counts`).
     """
-    perfect = verifications.filter(kept=True, normalized_score__gte=1.0)
-    counts = tally_gates(_imperfect_rows(verifications.exclude(pk__in=perfect)))
-    total = perfect.count()
-    human_failed = _human_failed_gate_counts(perfect.values("item"))
+    imperfect = verifications.exclude(kept=True, normalized_score__gte=1.0)
+    rows = list(imperfect.values_list("item_id", "criteria"))
+    human = _human_failed_gates(verifications)
+    counts = tally_gates(
+        (failed_gates(criteria), human.get(item_id, set()))
+        for item_id, criteria in rows
+    )
+    seen = {item_id for item_id, _ in rows}
+    perfect_total = total - len(rows)
     for gate in GATES:
-        failed = human_failed.get(gate, 0)
+        failed = sum(
+            gate in gates for item_id, gates in human.items() if item_id not in seen
+        )
         counts[gate]["human_only_fail"] += failed
-        counts[gate]["both_pass"] += total - failed
+        counts[gate]["both_pass"] += perfect_total - failed
     return gate_table(counts)
 
 
-def _imperfect_rows(verifications: QuerySet) -> list[tuple[set[str], set[str]]]:
-    rows = list(verifications.values_list("item_id", "criteria", "item__status"))
-    reasons: dict[int, set[str]] = {}
-    for item_id, code in _current_rejections(item_id__in=verifications.values("item")):
-        reasons.setdefault(item_id, set()).add(GATE_OF_REASON.get(code, ""))
-    return [
-        (
-            failed_gates(criteria),
-            reasons.get(item_id, set()) if status == ItemStatus.REJECTED else set(),
-        )
-        for item_id, criteria, status in rows
-    ]
-
-
-def _current_rejections(**filters: Any) -> QuerySet:
-    return (
-        Review.objects.filter(
-            undone_at__isnull=True, decision="reject", item__status="rejected"
-        )
-        .filter(**filters)
-        .values_list("item_id", "reason_code")
-    )
-
-
-def _human_failed_gate_counts(items: QuerySet) -> dict[str, int]:
-    gate = Case(
-        *(When(reason_code=code, then=Value(g)) for code, g in GATE_OF_REASON.items()),
-        default=Value(""),
-        output_field=CharField(),
-    )
-    rows = (
-        Review.objects.filter(
-            undone_at__isnull=True,
-            decision="reject",
-            item__status="rejected",
-            item_id__in=items,
-        )
-        .annotate(gate=gate)
-        .values("gate")
-        .annotate(n=Count("item_id", distinct=True))
-        .order_by()
-    )
-    return {r["gate"]: r["n"] for r in rows if r["gate"]}
+def _human_failed_gates(verifications: QuerySet[Verification]) -> dict[int, set]:
+    """Gates named by the current rejections of settled-rejected items in scope."""
+    rows = Review.objects.filter(
+        undone_at__isnull=True,
+        decision="reject",
+        item__status=ItemStatus.REJECTED,
+        item_id__in=verifications.values("item"),
+    ).values_list("item_id", "reason_code")
+    gates: dict[int, set[str]] = {}
+    for item_id, code in rows:
+        if code in GATE_OF_REASON:
+            gates.setdefault(item_id, set()).add(GATE_OF_REASON[code])
+    return gates
 
 
 def calibration_figures(
     *, batch: Batch | None = None, target_precision: float = 0.95, min_support: int = 30
 ) -> dict[str, Any]:
     verifications = _latest_verifications(batch)
-    histogram = score_histogram(verifications)
+    rows = verdict_counts(verifications)
+    histogram = histogram_of(rows)
+    overall = confusion_of(rows)
     return {
-        "overall": confusion(verifications).as_dict(),
-        "gates": gate_agreement(verifications),
+        "overall": overall.as_dict(),
+        "gates": gate_agreement(verifications, total=overall.total),
         "reliability": reliability_curve(histogram),
         "recommended_threshold": {
             "target_precision": target_precision,

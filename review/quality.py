@@ -81,20 +81,17 @@ def quality_estimates(*, batch: Batch | None = None, margin: float = 0.05) -> di
     )
     if batch is not None:
         audited = audited.filter(batch=batch)
-    counts = {
-        "reviewed": Count("pk"),
-        "rejected": Count("pk", filter=Q(status=ItemStatus.REJECTED)),
-    }
-    rows = {
-        key: list(audited.values(key).annotate(**counts).order_by(key))
-        for key in ("batch", "modality")
-    }
-    overall = audited.aggregate(**counts)
-    names = dict(
-        Batch.objects.filter(pk__in=[r["batch"] for r in rows["batch"]]).values_list(
-            "pk", "name"
+    groups = list(
+        audited.values("batch", "modality")
+        .annotate(
+            reviewed=Count("pk"),
+            rejected=Count("pk", filter=Q(status=ItemStatus.REJECTED)),
         )
+        .order_by("batch", "modality")
     )
+    totals = {key: _sum_by(groups, key) for key in ("batch", "modality")}
+    overall = _sum_by(groups, None).get(None, {"reviewed": 0, "rejected": 0})
+    names = dict(Batch.objects.filter(pk__in=totals["batch"]).values_list("pk", "name"))
     return {
         "overall": estimate(overall["rejected"], overall["reviewed"], margin=margin),
         "by_batch": [
@@ -103,13 +100,26 @@ def quality_estimates(*, batch: Batch | None = None, margin: float = 0.05) -> di
                 "name": names.get(r["batch"], ""),
                 **estimate(r["rejected"], r["reviewed"], margin=margin),
             }
-            for r in rows["batch"]
+            for r in totals["batch"].values()
         ],
         "by_modality": [
             {
                 "modality": r["modality"] or "Unknown",
                 **estimate(r["rejected"], r["reviewed"], margin=margin),
             }
-            for r in rows["modality"]
+            for r in sorted(
+                totals["modality"].values(), key=lambda r: r["modality"] or ""
+            )
         ],
     }
+
+
+def _sum_by(groups: list[dict], key: str | None) -> dict[Any, dict[str, Any]]:
+    # Roll the (batch, modality) groups up to one key; None sums everything.
+    sums: dict[Any, dict[str, Any]] = {}
+    for row in groups:
+        value = row[key] if key else None
+        total = sums.setdefault(value, {key: value, "reviewed": 0, "rejected": 0})
+        total["reviewed"] += row["reviewed"]
+        total["rejected"] += row["rejected"]
+    return sums
