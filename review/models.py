@@ -189,3 +189,19 @@ class ReviewerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({', '.join(self.specialties) or 'no specialty'})"
+
+
+class QualitySnapshot(models.Model):
+    """The dashboard figures as last computed, so the page need not recount.
+
+    One row per scope ("all" or "batch:<id>"), replaced on refresh; the page
+    says how old it is and offers a refresh.
+    """
+
+    scope = models.CharField(max_length=40, unique=True)
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+    seconds_to_compute = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"Quality snapshot {self.scope} at {self.computed_at:%Y-%m-%d %H:%M}"

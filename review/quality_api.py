@@ -10,14 +10,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from medsyn_app.roles import IsMedsynAdmin, IsReviewer
-from review.dashboard import dashboard_figures
+from review import snapshots
 from review.overlap import visible_reviews_for
 from review.quality_forms import DashboardForm
 from synthesis.models import Batch, Item
 
 
 class QualityFiguresApi(APIView):
-    """GET every dashboard figure for one batch (`<id>`) or for `all`."""
+    """GET every dashboard figure for one batch (`<id>`) or for `all`.
+
+    Default settings read the stored snapshot (see `review.snapshots`);
+    `?fresh=1` recounts.
+    """
 
     permission_classes = [IsMedsynAdmin]
 
@@ -26,7 +30,12 @@ class QualityFiguresApi(APIView):
         form = DashboardForm(request.query_params)
         if not form.is_valid():
             return Response({"errors": form.errors}, status=400)
-        return Response(dashboard_figures(selected, **form.figure_options()))
+        figures, computed_at = snapshots.figures_for(
+            selected,
+            options=form.figure_options(),
+            fresh=request.query_params.get("fresh") == "1",
+        )
+        return Response({**figures, "computed_at": computed_at.isoformat()})
 
 
 def _pk(value: str) -> int:

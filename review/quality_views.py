@@ -9,8 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
-from review import adjudication, charts, consensus, overlap
-from review.dashboard import dashboard_figures
+from review import adjudication, charts, consensus, overlap, snapshots
 from review.quality_forms import AdjudicationForm, DashboardForm, OverlapForm
 from synthesis.models import Batch, Item
 
@@ -23,10 +22,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"form": form}
         return render(request, "review/quality/dashboard.html", context, status=400)
-    figures = dashboard_figures(form.cleaned_data["batch"], **form.figure_options())
+    figures, computed_at = snapshots.figures_for(
+        form.cleaned_data["batch"],
+        options=form.figure_options(),
+        fresh=request.GET.get("fresh") == "1",
+    )
     context = {
         "form": form,
         "figures": figures,
+        "computed_at": computed_at,
         "charts": charts.dashboard_charts(figures),
     }
     return render(request, "review/quality/dashboard.html", context)
