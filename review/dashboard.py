@@ -1,9 +1,11 @@
 """Every figure on the quality dashboard, as one JSON-ready dict.
 
 `dashboard_figures` is the single source for the dashboard page, its API and
-the export manifest, so the three can never disagree. Counts are aggregate
-queries; only reviews of doubly reviewed items (the overlap sample) are read
-row by row, because agreement statistics need each rater's label.
+the export manifest, so the three can never disagree. Counts are grouped
+queries; two things are read row by row: reviews of the overlap sample
+(agreement needs each rater's label) and the rubric rows of verdicts that lost
+points (gate-by-gate calibration). At 100,000 items a recount takes seconds,
+which is why the page reads `review.snapshots`.
 """
 
 from __future__ import annotations

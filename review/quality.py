@@ -74,9 +74,16 @@ def estimate(rejected: int, reviewed: int, *, margin: float) -> dict[str, Any]:
 
 
 def quality_estimates(*, batch: Batch | None = None, margin: float = 0.05) -> dict:
-    """Overall, per batch and per modality estimates over audited kept items."""
+    """Overall, per batch and per modality estimates over audited kept items.
+
+    "Kept" means the item's newest verdict kept it, as in calibration.
+    """
+    newer = Verification.objects.filter(item=OuterRef("item"), pk__gt=OuterRef("pk"))
+    latest_kept = Verification.objects.filter(item=OuterRef("pk"), kept=True).exclude(
+        Exists(newer)
+    )
     audited = Item.objects.filter(
-        Exists(Verification.objects.filter(item=OuterRef("pk"), kept=True)),
+        Exists(latest_kept),
         status__in=[ItemStatus.ACCEPTED, ItemStatus.REJECTED],
     )
     if batch is not None:

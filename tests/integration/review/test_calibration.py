@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from review import calibration, quality
+from tests.fixtures.builders import add_kept_items, make_batch
 from tests.integration.review.seeded_quality import (
     seed_calibration_batch,
     seed_overlap_batch,
@@ -86,3 +87,18 @@ def test_quality_estimate_per_batch_and_modality(batch, reviewer_user):
     # Overlap batch: two accepted, one disputed (not settled, so not counted).
     assert (by_batch["Overlap"]["reviewed"], by_batch["Overlap"]["rejected"]) == (2, 0)
     assert other.pk == by_batch["Overlap"]["batch"]
+
+
+def test_a_re_verified_item_counts_by_its_newest_verdict(reviewer_user):
+    from tests.fixtures.builders import add_review, add_verification
+
+    batch = make_batch(name="Re-verified")
+    item = add_kept_items(batch, 1)[0]
+    add_verification(
+        item, kept=False, score=0.5, failed=("Clinical Validity",), verifier_model="v2"
+    )
+    add_review(item, reviewer_user, "accept")
+    estimate = quality.quality_estimates(batch=batch)["overall"]
+    assert estimate["reviewed"] == 0
+    overall = calibration.calibration_figures(batch=batch)["overall"]
+    assert (overall["dropped_accepted"], overall["total"]) == (1, 1)
