@@ -14,7 +14,7 @@ from xml.etree import ElementTree as ET  # noqa: S405 - building, not parsing
 from django.utils.safestring import SafeString, mark_safe
 
 ROW = 26
-LABEL_WIDTH = 190
+LABEL_WIDTH = 260
 BAR_WIDTH = 300
 VALUE_WIDTH = 170
 

@@ -27,6 +27,7 @@ class DashboardForm(forms.Form):
         max_value=1.0,
         required=False,
         initial=0.95,
+        widget=forms.NumberInput(attrs={"placeholder": "0.95", "step": "0.01"}),
         help_text="Precision the keep threshold must reach (0.5 to 1).",
     )
     margin_points = forms.FloatField(
@@ -34,11 +35,17 @@ class DashboardForm(forms.Form):
         max_value=50,
         required=False,
         initial=5,
+        widget=forms.NumberInput(attrs={"placeholder": "5", "step": "0.5"}),
         label="Target margin (percentage points)",
         help_text="Audit until the 95% interval's half-width is at most this.",
     )
     min_support = forms.IntegerField(
-        min_value=1, max_value=100_000, required=False, initial=30
+        min_value=1,
+        max_value=100_000,
+        required=False,
+        initial=30,
+        widget=forms.NumberInput(attrs={"placeholder": "30"}),
+        help_text="Fewest reviewed items a recommended threshold must rest on.",
     )
 
     def figure_options(self) -> dict[str, Any]:
@@ -58,7 +65,9 @@ class AdjudicationForm(forms.Form):
     reason_code = forms.ChoiceField(
         choices=[("", "—")] + RejectReason.choices, required=False
     )
-    comment = forms.CharField(widget=forms.Textarea, required=False, max_length=5000)
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
