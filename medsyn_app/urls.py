@@ -18,6 +18,7 @@ urlpatterns = [
     path("imports/", include("synthesis.import_urls")),
     path("api/imports/", include("synthesis.import_api")),
     path("exports/", include("review.export_urls")),
+    path("quality/", include("review.quality_urls")),
 ]
 
 if settings.DEBUG:

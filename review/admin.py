@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from review.models import Assignment, Export, ItemRevision, Review
+from review.models import Assignment, Export, ItemRevision, Review, ReviewerProfile
 
 
 @admin.register(Review)
@@ -38,3 +38,9 @@ class AssignmentAdmin(admin.ModelAdmin):
 class ExportAdmin(admin.ModelAdmin):
     list_display = ["name", "status", "item_count", "seed", "created_by", "created_at"]
     list_filter = ["status"]
+
+
+@admin.register(ReviewerProfile)
+class ReviewerProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "specialties"]
+    search_fields = ["user__username"]

@@ -50,6 +50,8 @@ class Review(models.Model):
     )
     comment = models.TextField(blank=True)
     seconds_spent = models.FloatField(default=0)
+    # An admin's settling decision on a disputed item; it overrides the others.
+    is_adjudication = models.BooleanField(default=False)
     item_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     undone_at = models.DateTimeField(null=True, blank=True)
@@ -165,3 +167,43 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Specialty(models.TextChoices):
+    RADIOLOGY = "radiology", "Radiology"
+    PATHOLOGY = "pathology", "Pathology"
+    DERMATOLOGY = "dermatology", "Dermatology"
+    OPHTHALMOLOGY = "ophthalmology", "Ophthalmology"
+    GASTROENTEROLOGY = "gastroenterology", "Gastroenterology"
+    GYNECOLOGY = "gynecology", "Gynecology"
+    GENERAL = "general", "General medicine"
+
+
+class ReviewerProfile(models.Model):
+    """What a reviewer is qualified to judge, used to match items by modality."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="reviewer_profile",
+    )
+    specialties = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({', '.join(self.specialties) or 'no specialty'})"
+
+
+class QualitySnapshot(models.Model):
+    """The dashboard figures as last computed, so the page need not recount.
+
+    One row per scope ("all" or "batch:<id>"), replaced on refresh; the page
+    says how old it is and offers a refresh.
+    """
+
+    scope = models.CharField(max_length=40, unique=True)
+    figures = models.JSONField()
+    computed_at = models.DateTimeField()
+    seconds_to_compute = models.FloatField(default=0)
+
+    def __str__(self) -> str:
+        return f"Quality snapshot {self.scope} at {self.computed_at:%Y-%m-%d %H:%M}"

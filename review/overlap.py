@@ -1,0 +1,210 @@
+"""Who reviews what: per-batch overlap settings, assignment planning, blind review.
+
+Settings live in `Batch.config["review_overlap"]`, beside the rest of the
+batch's configuration, so a batch records how it was audited. Planning draws
+its random samples from a seeded generator: the same batch, settings and seed
+always give the same audit sample and the same double-review sample.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from medsyn_app.roles import REVIEWER_GROUP, is_admin
+from review.models import Assignment, Review, ReviewerProfile, Specialty
+from synthesis.models import Batch, Item, ItemFigure, ItemStatus
+
+CONFIG_KEY = "review_overlap"
+
+# Which specialty can judge which modality (MedVLSynther's modality vocabulary).
+# Modalities not listed ("Other", blank) may go to any reviewer.
+MODALITY_SPECIALTY: dict[str, str] = {
+    "CT": Specialty.RADIOLOGY,
+    "MR": Specialty.RADIOLOGY,
+    "X-Ray": Specialty.RADIOLOGY,
+    "Ultrasound": Specialty.RADIOLOGY,
+    "Microscopy": Specialty.PATHOLOGY,
+    "Dermoscopy": Specialty.DERMATOLOGY,
+    "Digital Photography": Specialty.DERMATOLOGY,
+    "Fundus Photography": Specialty.OPHTHALMOLOGY,
+    "OCT": Specialty.OPHTHALMOLOGY,
+    "Infrared Reflectance Imaging": Specialty.OPHTHALMOLOGY,
+    "Endoscopy": Specialty.GASTROENTEROLOGY,
+    "Colposcopy": Specialty.GYNECOLOGY,
+}
+
+
+@dataclass(frozen=True)
+class OverlapSettings:
+    """How many reviewers see each item of a batch, and who they may be.
+
+    `review_fraction` of the kept items (a seeded random audit sample) is
+    reviewed; of those, `overlap_fraction` get `overlap_reviewers` reviewers
+    (blind double review) and the rest `reviewers_per_item`.
+    """
+
+    reviewers_per_item: int = 1
+    overlap_reviewers: int = 2
+    overlap_fraction: float = 0.0
+    review_fraction: float = 1.0
+    seed: int = 0
+    reviewer_ids: list[int] = field(default_factory=list)
+    match_specialty: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.reviewers_per_item <= 10:
+            raise ValueError("reviewers per item must be between 1 and 10")
+        if not 1 <= self.overlap_reviewers <= 10:
+            raise ValueError("reviewers on the overlap sample must be between 1 and 10")
+        for name in ("overlap_fraction", "review_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name.replace('_', ' ')} must be between 0 and 1")
+
+    @classmethod
+    def of_batch(cls, batch: Batch) -> OverlapSettings:
+        return cls(**(batch.config or {}).get(CONFIG_KEY, {}))
+
+    def as_config(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Plan:
+    items_planned: int
+    overlap_items: int
+    assignments_created: int
+    specialty_fallbacks: int
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"{self.assignments_created} assignments created for "
+            f"{self.items_planned} items ({self.overlap_items} double-reviewed; "
+            f"{self.specialty_fallbacks} without enough specialists)."
+        )
+
+
+@transaction.atomic
+def save_settings(*, batch: Batch, settings: OverlapSettings) -> Batch:
+    """Store the overlap settings in the batch's config (other keys untouched)."""
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    batch.config = {**(batch.config or {}), CONFIG_KEY: settings.as_config()}
+    batch.save(update_fields=["config"])
+    return batch
+
+
+@transaction.atomic
+def apply_settings(*, batch: Batch, settings: OverlapSettings) -> Plan:
+    """Save the settings and plan with them, all or nothing."""
+    save_settings(batch=batch, settings=settings)
+    return plan_assignments(batch=batch, settings=settings)
+
+
+def reviewer_pool(settings: OverlapSettings) -> list[Any]:
+    """Active reviewers to plan with: the listed ones, else every reviewer."""
+    users = get_user_model().objects.filter(is_active=True)
+    if settings.reviewer_ids:
+        users = users.filter(pk__in=settings.reviewer_ids)
+    else:
+        users = users.filter(groups__name=REVIEWER_GROUP)
+    return list(users.distinct().order_by("pk"))
+
+
+def specialty_for(modality: str) -> str:
+    return MODALITY_SPECIALTY.get(modality, "")
+
+
+@transaction.atomic
+def plan_assignments(*, batch: Batch, settings: OverlapSettings) -> Plan:
+    """Create the missing `Assignment` rows for a batch's kept items.
+
+    Idempotent: an item keeps the reviewers it already has, and only the
+    shortfall is added, to the least-loaded eligible reviewers. When specialty
+    matching finds too few specialists for an item, the whole pool is used and
+    the item is counted in `specialty_fallbacks`.
+    """
+    pool = reviewer_pool(settings)
+    if not pool:
+        raise ValueError("no active reviewers to assign; add reviewers first")
+    items = _items_with_modality(batch)
+    rng = random.Random(settings.seed)  # noqa: S311 - a reproducible sample, not a secret
+    ids = [pk for pk, _ in items]
+    audited = set(rng.sample(ids, round(len(ids) * settings.review_fraction)))
+    overlap = set(
+        rng.sample(sorted(audited), round(len(audited) * settings.overlap_fraction))
+    )
+    existing: dict[int, set[int]] = defaultdict(set)
+    for item_id, reviewer_id in Assignment.objects.filter(
+        item_id__in=audited
+    ).values_list("item_id", "reviewer_id"):
+        existing[item_id].add(reviewer_id)
+    load = Counter(
+        Assignment.objects.filter(completed_at__isnull=True).values_list(
+            "reviewer_id", flat=True
+        )
+    )
+    specialties = _specialties(pool)
+    new: list[Assignment] = []
+    fallbacks = 0
+    for item_id, modality in items:
+        if item_id not in audited:
+            continue
+        wanted = settings.overlap_reviewers if item_id in overlap else None
+        wanted = min(wanted or settings.reviewers_per_item, len(pool))
+        eligible = pool
+        needed_specialty = specialty_for(modality) if settings.match_specialty else ""
+        if needed_specialty:
+            experts = [u for u in pool if needed_specialty in specialties[u.pk]]
+            eligible = experts if len(experts) >= wanted else pool
+            fallbacks += eligible is pool
+        candidates = [u for u in eligible if u.pk not in existing[item_id]]
+        rng.shuffle(candidates)
+        candidates.sort(key=lambda u: load[u.pk])
+        for user in candidates[: max(wanted - len(existing[item_id]), 0)]:
+            new.append(Assignment(item_id=item_id, reviewer=user))
+            load[user.pk] += 1
+    Assignment.objects.bulk_create(new, ignore_conflicts=True)
+    return Plan(len(audited), len(overlap), len(new), fallbacks)
+
+
+def _items_with_modality(batch: Batch) -> list[tuple[int, str]]:
+    # An item's own modality tag, else the modality of its first figure.
+    first_figure = ItemFigure.objects.filter(item=OuterRef("pk")).order_by("position")
+    rows = (
+        Item.objects.filter(batch=batch, status=ItemStatus.KEPT)
+        .annotate(figure_modality=Subquery(first_figure.values("figure__modality")[:1]))
+        .order_by("pk")
+        .values_list("pk", "modality", "figure_modality")
+    )
+    return [(pk, own or figure or "") for pk, own, figure in rows]
+
+
+def _specialties(users: list[Any]) -> dict[int, set[str]]:
+    found = dict(
+        ReviewerProfile.objects.filter(user__in=users).values_list(
+            "user_id", "specialties"
+        )
+    )
+    return {u.pk: set(found.get(u.pk) or ()) for u in users}
+
+
+def visible_reviews_for(item: Item, user: Any) -> QuerySet[Review]:
+    """The reviews of an item that this user may see (blind double review).
+
+    A reviewer sees only their own decision until they have decided; after
+    that, everyone's. Admins see everything, undone reviews included.
+    """
+    reviews = Review.objects.filter(item=item).select_related("reviewer")
+    if is_admin(user):
+        return reviews
+    current = reviews.filter(undone_at__isnull=True)
+    if current.filter(reviewer=user).exists():
+        return current
+    return current.filter(reviewer=user)
