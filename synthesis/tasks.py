@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from synthesis import services
+from synthesis import chunks, services
+from synthesis.backends.base import BackendUnavailable
 
 
 @shared_task(
@@ -12,3 +13,28 @@ from synthesis import services
 )
 def refresh_batch_counters(batch_id: int) -> None:
     services.refresh_batch_counters(batch_id=batch_id)
+
+
+@shared_task(
+    queue="gpu",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(BackendUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+)
+def process_chunk(chunk_id: int) -> None:
+    """Generate and verify one chunk; a redelivery finds it done or leased."""
+    chunks.run(chunk_id=chunk_id)
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, ignore_result=True, queue="default"
+)
+def sweep_expired_leases() -> None:
+    """Periodic (celery beat): re-queue chunks whose worker died."""
+    services.sweep_expired_leases()
