@@ -59,7 +59,9 @@ class Claim:
 def claim(*, chunk_id: int) -> Claim | None:
     """Take the chunk if it is free (pending, or its lease ran out) and its batch
     is running; a conditional UPDATE, so two workers never both get it."""
-    chunk = Chunk.objects.select_related("batch").get(pk=chunk_id)
+    chunk = Chunk.objects.select_related("batch").filter(pk=chunk_id).first()
+    if chunk is None:
+        return None  # its batch was deleted after the message was sent
     config = chunk.batch.config
     now = timezone.now()
     token = uuid.uuid4().hex
