@@ -129,15 +129,13 @@ def _flags(question: str, options: dict[str, str], answer: str, caption: str):
 
 
 def parse_item(
-    text: str, *, schema: dict[str, Any], caption: str = "", truncated: bool = False
+    text: str, *, validator: Any, caption: str = "", truncated: bool = False
 ) -> ParsedItem:
     """Turn a generator reply into an item, or raise `Rejected` with a reason."""
     data = extract_json(text)
     _structure(data)
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError as exc:
-        raise Rejected(SCHEMA_INVALID, exc.message[:200]) from None
+    if error := jsonschema.exceptions.best_match(validator.iter_errors(data)):
+        raise Rejected(SCHEMA_INVALID, error.message[:200])
     question = data["question"].strip()
     options = {letter: data["options"][letter].strip() for letter in LETTERS}
     if any(not text for text in options.values()):
@@ -154,7 +152,7 @@ def parse_item(
     return ParsedItem(question, options, data["answer"], tuple(flags))
 
 
-def parse_verdict(text: str, *, schema: dict[str, Any]) -> tuple[list | None, str]:
+def parse_verdict(text: str, *, validator: Any) -> tuple[list | None, str]:
     """Read a verifier reply: (rubric rows, error code). Never raises."""
     try:
         data = extract_json(text)
@@ -162,9 +160,7 @@ def parse_verdict(text: str, *, schema: dict[str, Any]) -> tuple[list | None, st
         return None, "unparseable"
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return None, data["error"][:100] or "unparseable"
-    try:
-        jsonschema.validate(data, schema)
-    except jsonschema.ValidationError:
+    if not validator.is_valid(data):
         rows = data.get("rubric") if isinstance(data, dict) else None
         # A verdict with a stray field is still readable; scoring decides.
         if isinstance(rows, list):

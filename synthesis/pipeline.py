@@ -164,7 +164,7 @@ def parse_generation(
     try:
         item = parsing.parse_item(
             completion.text,
-            schema=prompts.schema("generator", settings.generator_prompt),
+            validator=prompts.validator("generator", settings.generator_prompt),
             caption=unit.group.caption,
             truncated=completion.finish_reason == "length",
         )
@@ -232,7 +232,8 @@ def score_verdict(completion: Completion, settings: Settings) -> Verdict:
         result = rubric.score(settings.rubric_version, None, error=rubric.ERROR_BACKEND)
         return Verdict(result, completion.text or "", **usage)
     rows, error = parsing.parse_verdict(
-        completion.text, schema=prompts.schema("verifier", settings.verifier_prompt)
+        completion.text,
+        validator=prompts.validator("verifier", settings.verifier_prompt),
     )
     result = rubric.score(
         settings.rubric_version, rows, error=error, keep_rule=settings.keep_rule

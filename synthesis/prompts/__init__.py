@@ -14,6 +14,8 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+import jsonschema
+
 PROMPTS_DIR = Path(__file__).resolve().parent
 
 
@@ -31,6 +33,14 @@ def schema(name: str, version: str) -> dict[str, Any]:
     if not path.is_file():
         raise ValueError(f"no schema {name!r} version {version!r} ({path.name})")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@cache
+def validator(name: str, version: str) -> Any:
+    """A checked, reusable validator: checking a schema costs ~8 ms, so once."""
+    cls = jsonschema.validators.validator_for(schema(name, version))
+    cls.check_schema(schema(name, version))
+    return cls(schema(name, version))
 
 
 def captions_block(captions: Sequence[str]) -> str:

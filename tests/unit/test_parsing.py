@@ -8,7 +8,7 @@ import pytest
 
 from synthesis import parsing, prompts
 
-SCHEMA = prompts.schema("generator", "v1")
+VALIDATOR = prompts.validator("generator", "v1")
 OPTIONS = {
     "A": "Consolidation",
     "B": "Pneumothorax",
@@ -24,7 +24,7 @@ GOOD = {
 
 
 def parse(text, caption=""):
-    return parsing.parse_item(text, schema=SCHEMA, caption=caption)
+    return parsing.parse_item(text, validator=VALIDATOR, caption=caption)
 
 
 @pytest.mark.parametrize(
@@ -146,17 +146,23 @@ def test_key_named_in_caption_and_stem_is_flagged():
 
 
 def test_verdict_reader_reports_errors_instead_of_raising():
-    schema = prompts.schema("verifier", "v1")
-    assert parsing.parse_verdict("nonsense", schema=schema) == (None, "unparseable")
+    validator = prompts.validator("verifier", "v1")
+    assert parsing.parse_verdict("nonsense", validator=validator) == (
+        None,
+        "unparseable",
+    )
     assert parsing.parse_verdict(
-        '{"error": "insufficient_evidence"}', schema=schema
+        '{"error": "insufficient_evidence"}', validator=validator
     ) == (
         None,
         "insufficient_evidence",
     )
     rows, error = parsing.parse_verdict(
         '{"rubric": [{"title": "Clinical Validity", "score": 5, "reason": "ok"}]}',
-        schema=schema,
+        validator=validator,
     )
     assert (rows[0]["title"], error) == ("Clinical Validity", "")
-    assert parsing.parse_verdict('{"score": 3}', schema=schema) == (None, "unparseable")
+    assert parsing.parse_verdict('{"score": 3}', validator=validator) == (
+        None,
+        "unparseable",
+    )
