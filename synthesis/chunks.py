@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from synthesis import pipeline, services, tagging
+from synthesis import parsing, pipeline, services, tagging
 from synthesis.backends import get_backend
 from synthesis.backends.base import Backend, BackendUnavailable
 from synthesis.models import (
@@ -242,7 +242,7 @@ def _write(
                 status=ItemStatus.KEPT if verdict.score.kept else ItemStatus.DROPPED,
                 flags=list(parsed.flags),
                 generator_model=generator_model,
-                raw_output=g.raw,
+                raw_output=parsing.storable(g.raw),
                 **tagging.tags(
                     modalities=[f.modality for f in group_figures],
                     anatomies=[f.anatomy for f in group_figures],
@@ -269,7 +269,7 @@ def _write(
                 normalized_score=verdict.score.normalized,
                 kept=verdict.score.kept,
                 error=verdict.score.error,
-                raw_output=verdict.raw,
+                raw_output=parsing.storable(verdict.raw),
             )
         )
     Verification.objects.bulk_create(verdict_rows)
@@ -280,8 +280,8 @@ def _write(
             sample_index=g.unit.sample_index,
             attempt=attempt,
             reason=g.failure,
-            detail=g.detail,
-            raw_output=g.raw,
+            detail=parsing.storable(g.detail),
+            raw_output=parsing.storable(g.raw),
         )
         for g, attempt in failed
     )

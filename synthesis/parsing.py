@@ -25,6 +25,7 @@ MISSING_FIELDS = "missing_fields"
 WRONG_OPTION_COUNT = "wrong_option_count"
 ANSWER_NOT_LETTER = "answer_not_letter"
 SCHEMA_INVALID = "schema_invalid"
+EMPTY_QUESTION = "empty_question"
 EMPTY_OPTION = "empty_option"
 DUPLICATE_OPTIONS = "duplicate_options"
 FORBIDDEN_WORD = "forbidden_word"
@@ -106,6 +107,15 @@ def _structure(data: Any) -> None:
         raise Rejected(ANSWER_NOT_LETTER, str(data["answer"])[:20])
 
 
+def storable(text: str) -> str:
+    """Text a database accepts: PostgreSQL refuses NUL characters in text/JSON."""
+    return text.replace("\x00", "\ufffd")
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "").strip()
+
+
 def _normal(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
@@ -136,8 +146,10 @@ def parse_item(
     _structure(data)
     if error := jsonschema.exceptions.best_match(validator.iter_errors(data)):
         raise Rejected(SCHEMA_INVALID, error.message[:200])
-    question = data["question"].strip()
-    options = {letter: data["options"][letter].strip() for letter in LETTERS}
+    question = _clean(data["question"])
+    options = {letter: _clean(data["options"][letter]) for letter in LETTERS}
+    if not question:
+        raise Rejected(EMPTY_QUESTION)
     if any(not text for text in options.values()):
         raise Rejected(EMPTY_OPTION)
     if len({_normal(text) for text in options.values()}) < len(LETTERS):
@@ -159,7 +171,7 @@ def parse_verdict(text: str, *, validator: Any) -> tuple[list | None, str]:
     except Rejected:
         return None, "unparseable"
     if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return None, data["error"][:100] or "unparseable"
+        return None, storable(data["error"])[:100] or "unparseable"
     if not validator.is_valid(data):
         rows = data.get("rubric") if isinstance(data, dict) else None
         # A verdict with a stray field is still readable; scoring decides.

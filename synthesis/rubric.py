@@ -217,6 +217,11 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
+def _reason(row: Mapping[str, Any] | None) -> str:
+    # Untrusted model text; NUL is refused by PostgreSQL JSON.
+    return str(row.get("reason", "")).replace("\x00", "")[:300] if row else ""
+
+
 def score(
     rubric_version: str,
     verifier_rows: Iterable[Mapping[str, Any]] | None,
@@ -265,7 +270,7 @@ def score(
                 "score": points,
                 "met": met,
                 "missing": given is None,
-                "reason": str(row.get("reason", ""))[:300] if row else "",
+                "reason": _reason(row),
             }
         )
 

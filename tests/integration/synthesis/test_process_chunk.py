@@ -280,3 +280,27 @@ def test_bad_config_is_refused_and_nothing_is_written(override, message):
     with pytest.raises(services.BatchConfigError, match=message):
         launch(**override)
     assert not Chunk.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [("blank_stem", "empty_question"), ("repeated_options", "duplicate_options")],
+)
+def test_schema_valid_garbage_is_a_recorded_failure(mode, reason):
+    make_figures(1)
+    batch = run_all(launch(generator_mode=mode, generation_retries=0))
+    assert Item.objects.count() == 0
+    assert list(GenerationFailure.objects.values_list("reason", flat=True)) == [reason]
+    assert "\x00" not in GenerationFailure.objects.get().raw_output
+    assert batch.status == BatchStatus.COMPLETED
+
+
+def test_nul_characters_never_reach_the_database():
+    make_figures(1)
+    batch = run_all(launch(generator_mode="nul", verifier_mode="schema_valid_garbage"))
+    item = Item.objects.get(batch=batch)
+    assert item.question == "qqqq qq qqqq?"
+    assert item.options["A"] == "AA" and "\x00" not in item.raw_output
+    verdict = item.verifications.get()
+    assert verdict.error == "missing_criteria" and not verdict.kept
+    assert item.status == ItemStatus.DROPPED
