@@ -82,7 +82,7 @@ def default_config() -> dict[str, Any]:
         "image_long_side": 384,
         "lease_seconds": 600,
         "max_chunk_attempts": 3,
-        "queue": "gpu",
+        "queue": settings.MEDSYN_SYNTHESIS_QUEUE,
     }
 
 
