@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from synthesis.models import Batch, Document, Figure, Item, ItemFigure, Verification
+from synthesis.models import (
+    Batch,
+    Chunk,
+    Document,
+    Figure,
+    GenerationFailure,
+    Item,
+    ItemFigure,
+    Verification,
+)
 
 
 @admin.register(Document)
@@ -80,3 +89,17 @@ class VerificationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["essentials_passed", "kept", "rubric_version", "verifier_model"]
     raw_id_fields = ["item"]
+
+
+@admin.register(Chunk)
+class ChunkAdmin(admin.ModelAdmin):
+    list_display = ["batch", "index", "status", "attempts", "lease_expires_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["batch"]
+
+
+@admin.register(GenerationFailure)
+class GenerationFailureAdmin(admin.ModelAdmin):
+    list_display = ["batch", "group_key", "sample_index", "attempt", "reason"]
+    list_filter = ["reason"]
+    raw_id_fields = ["batch"]

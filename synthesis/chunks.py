@@ -88,6 +88,17 @@ def claim(*, chunk_id: int) -> Claim | None:
     return Claim(chunk, token)
 
 
+def renew(*, claim: Claim) -> bool:
+    """Push the lease forward between model calls, so a slow but live chunk is
+    not handed to a second worker. False when the claim was lost meanwhile."""
+    seconds = claim.chunk.batch.config["lease_seconds"]
+    return bool(
+        Chunk.objects.filter(
+            pk=claim.chunk.pk, status=ChunkStatus.LEASED, lease_token=claim.token
+        ).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
+    )
+
+
 def release(*, claim: Claim, error: str) -> None:
     """Give the chunk back untouched after a transient backend failure; the
     try does not count against the chunk, since the worker did not crash."""
@@ -187,6 +198,8 @@ def _run_claimed(held: Claim) -> str:
             if tries[slot] < allowed:
                 retry.append(result.unit)
         pending = retry
+        if not renew(claim=held):
+            return "superseded"
 
     verifier = backend_for(config["verifier"])
     verdicts = pipeline.verify(
