@@ -59,7 +59,7 @@ def _figures(n: int) -> str:
     from synthesis.models import Figure
     from tests.fixtures.builders import make_document, png_bytes
 
-    document = make_document(f"PMCBENCH{time.time_ns()}")
+    document = make_document(f"bench-{time.time_ns()}")
     rows = []
     for _ in range(n):
         i = next(_COLOURS)
