@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q, Value
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -316,16 +316,25 @@ def finish_batch_if_done(*, batch_id: int) -> bool:
 
 
 def rebalance_answers(*, batch_id: int) -> int:
-    """Spread the kept items' keys evenly over A–E (method §2.H)."""
+    """Spread the kept items' keys evenly over A–E (method §2.H).
+
+    Only items still awaiting review move; a reviewed item keeps its letters.
+    """
     rows = list(
         Item.objects.filter(batch_id=batch_id, status=ItemStatus.KEPT)
         .order_by("id")
         .values_list("id", "options", "answer")
     )
     changes = rebalancing.rebalance(rows)
+    # A version bump makes an edit based on the old lettering a stale save.
     items = [
-        Item(pk=item_id, options=new.options, answer=new.answer)
+        Item(
+            pk=item_id,
+            options=new.options,
+            answer=new.answer,
+            version=F("version") + 1,
+        )
         for item_id, new in changes.items()
     ]
-    Item.objects.bulk_update(items, ["options", "answer"], batch_size=500)
+    Item.objects.bulk_update(items, ["options", "answer", "version"], batch_size=500)
     return len(items)

@@ -16,6 +16,7 @@ from synthesis.models import (
     BatchStatus,
     Chunk,
     ChunkStatus,
+    Figure,
     GenerationFailure,
     Item,
     ItemStatus,
@@ -304,3 +305,46 @@ def test_nul_characters_never_reach_the_database():
     verdict = item.verifications.get()
     assert verdict.error == "missing_criteria" and not verdict.kept
     assert item.status == ItemStatus.DROPPED
+
+
+def test_rebalancing_bumps_the_version_of_moved_items_only():
+    make_figures(5)
+    run_all(launch())
+    versions = dict(Item.objects.values_list("answer", "version"))
+    assert versions == {"A": 1, "B": 2, "C": 2, "D": 2, "E": 2}
+
+
+def test_sql_statements_per_chunk_do_not_grow_with_chunk_size():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for size in (2, 8):
+        figures = make_figures(size)
+        batch = services.launch_batch(
+            created_by=None,
+            name=f"q{size}",
+            figure_filter={"figure_ids": [f.pk for f in figures]},
+            config=fake_config(chunk_size=size),
+            enqueue=False,
+        )
+        with CaptureQueriesContext(connection) as captured:
+            chunks.run(chunk_id=batch.chunks.get().pk)
+        assert Item.objects.filter(batch=batch).count() == size
+        counts.append(len(captured))
+        # The next round's builder makes the same images again.
+        Item.objects.filter(batch=batch).delete()
+        Figure.objects.filter(pk__in=[f.pk for f in figures]).delete()
+    assert counts[0] == counts[1]
+
+
+def test_chunk_task_is_configured_for_redelivery_and_the_gpu_queue():
+    task = tasks.process_chunk
+    assert (task.acks_late, task.reject_on_worker_lost, task.ignore_result) == (
+        True,
+        True,
+        True,
+    )
+    assert task.queue == "gpu" and task.autoretry_for == (BackendUnavailable,)
+    assert task.retry_backoff and task.max_retries
+    assert task.soft_time_limit < task.time_limit
