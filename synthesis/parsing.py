@@ -164,18 +164,21 @@ def parse_item(
     return ParsedItem(question, options, data["answer"], tuple(flags))
 
 
-def parse_verdict(text: str, *, validator: Any) -> tuple[list | None, str]:
-    """Read a verifier reply: (rubric rows, error code). Never raises."""
+def parse_verdict(text: str) -> tuple[list | None, str]:
+    """Read a verifier reply: (rubric rows, error code). Never raises.
+
+    The verifier schema is sent to the backend for constrained decoding, but a
+    reply is not rejected for a stray field: scoring reads each row by title and
+    treats anything missing or malformed as not passed, which is stricter.
+    """
     try:
         data = extract_json(text)
     except Rejected:
         return None, "unparseable"
-    if isinstance(data, dict) and isinstance(data.get("error"), str):
-        return None, storable(data["error"])[:100] or "unparseable"
-    if not validator.is_valid(data):
-        rows = data.get("rubric") if isinstance(data, dict) else None
-        # A verdict with a stray field is still readable; scoring decides.
-        if isinstance(rows, list):
-            return [row for row in rows if isinstance(row, dict)], ""
+    if not isinstance(data, dict):
         return None, "unparseable"
-    return data["rubric"], ""
+    if isinstance(data.get("rubric"), list):
+        return [row for row in data["rubric"] if isinstance(row, dict)], ""
+    if isinstance(data.get("error"), str):
+        return None, storable(data["error"])[:100] or "unparseable"
+    return None, "unparseable"

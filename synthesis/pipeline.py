@@ -231,10 +231,7 @@ def score_verdict(completion: Completion, settings: Settings) -> Verdict:
     if completion.error is not None:
         result = rubric.score(settings.rubric_version, None, error=rubric.ERROR_BACKEND)
         return Verdict(result, completion.text or "", **usage)
-    rows, error = parsing.parse_verdict(
-        completion.text,
-        validator=prompts.validator("verifier", settings.verifier_prompt),
-    )
+    rows, error = parsing.parse_verdict(completion.text)
     result = rubric.score(
         settings.rubric_version, rows, error=error, keep_rule=settings.keep_rule
     )

@@ -326,15 +326,11 @@ def rebalance_answers(*, batch_id: int) -> int:
         .values_list("id", "options", "answer")
     )
     changes = rebalancing.rebalance(rows)
-    # A version bump makes an edit based on the old lettering a stale save.
     items = [
-        Item(
-            pk=item_id,
-            options=new.options,
-            answer=new.answer,
-            version=F("version") + 1,
-        )
+        Item(pk=item_id, options=new.options, answer=new.answer)
         for item_id, new in changes.items()
     ]
-    Item.objects.bulk_update(items, ["options", "answer", "version"], batch_size=500)
+    Item.objects.bulk_update(items, ["options", "answer"], batch_size=500)
+    # A version bump makes an edit based on the old lettering a stale save.
+    Item.objects.filter(pk__in=changes).update(version=F("version") + 1)
     return len(items)

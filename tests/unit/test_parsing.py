@@ -146,23 +146,11 @@ def test_key_named_in_caption_and_stem_is_flagged():
 
 
 def test_verdict_reader_reports_errors_instead_of_raising():
-    validator = prompts.validator("verifier", "v1")
-    assert parsing.parse_verdict("nonsense", validator=validator) == (
-        None,
-        "unparseable",
-    )
-    assert parsing.parse_verdict(
-        '{"error": "insufficient_evidence"}', validator=validator
-    ) == (
-        None,
-        "insufficient_evidence",
-    )
-    rows, error = parsing.parse_verdict(
-        '{"rubric": [{"title": "Clinical Validity", "score": 5, "reason": "ok"}]}',
-        validator=validator,
-    )
-    assert (rows[0]["title"], error) == ("Clinical Validity", "")
-    assert parsing.parse_verdict('{"score": 3}', validator=validator) == (
-        None,
-        "unparseable",
-    )
+    read = parsing.parse_verdict
+    assert read("nonsense") == (None, "unparseable")
+    assert read("[1, 2]") == (None, "unparseable")
+    assert read('{"score": 3}') == (None, "unparseable")
+    assert read('{"error": "insufficient_evidence"}') == (None, "insufficient_evidence")
+    row = {"title": "Clinical Validity", "score": 5, "reason": "ok"}
+    text = json.dumps({"rubric": [row, "junk"], "total": 5})
+    assert read(f"```json\n{text}\n```") == ([row], "")
