@@ -61,5 +61,6 @@ class BatchDetailApi(APIView):
                 "pass_rate": progress.pass_rate,
                 "failures_by_reason": dict(progress.failures_by_reason),
                 "verifier_errors": dict(progress.verifier_errors),
+                "chunk_errors": dict(progress.chunk_errors),
             }
         )

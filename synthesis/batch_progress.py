@@ -30,6 +30,7 @@ class Progress:
     pass_rate: float | None
     failures_by_reason: list[tuple[str, int]]
     verifier_errors: list[tuple[str, int]]
+    chunk_errors: list[tuple[str, int]]
 
     @property
     def active(self) -> bool:
@@ -82,6 +83,7 @@ def progress(batch: Batch) -> Progress:
         verifier_errors=_counts(
             Verification.objects.filter(item__batch=batch).exclude(error=""), "error"
         ),
+        chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
     )
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from synthesis import parsing, pipeline, services, tagging
 from synthesis.backends import get_backend
-from synthesis.backends.base import Backend, BackendUnavailable
+from synthesis.backends.base import Backend, BackendError, BackendUnavailable
 from synthesis.models import (
     Batch,
     BatchStatus,
@@ -147,6 +147,17 @@ def run(*, chunk_id: int) -> str:
         outcome = _run_claimed(held)
     except BackendUnavailable as exc:
         release(claim=held, error=str(exc))
+        raise
+    except BackendError as exc:
+        # Not transient (model missing, bad config): trying again cannot help.
+        Chunk.objects.filter(pk=chunk_id, lease_token=held.token).update(
+            status=ChunkStatus.FAILED,
+            lease_token="",
+            lease_expires_at=None,
+            last_error=f"backend error: {exc}"[:2000],
+            updated_at=timezone.now(),
+        )
+        services.finish_batch_if_done(batch_id=held.chunk.batch_id)
         raise
     except Exception as exc:
         Chunk.objects.filter(pk=chunk_id, lease_token=held.token).update(

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from synthesis import chunks, services, tasks
-from synthesis.backends.base import BackendUnavailable
+from synthesis.backends.base import BackendError, BackendUnavailable
 from synthesis.models import (
     BatchStatus,
     Chunk,
@@ -348,3 +348,17 @@ def test_chunk_task_is_configured_for_redelivery_and_the_gpu_queue():
     assert task.queue == "gpu" and task.autoretry_for == (BackendUnavailable,)
     assert task.retry_backoff and task.max_retries
     assert task.soft_time_limit < task.time_limit
+
+
+def test_a_permanent_backend_error_fails_the_chunk_at_once_and_says_why(admin_client):
+    make_figures(2)
+    batch = launch(generator={"backend": "tests.fixtures.fake_backends:BrokenBackend"})
+    chunk = batch.chunks.get()
+    with pytest.raises(BackendError):
+        chunks.run(chunk_id=chunk.pk)
+    chunk.refresh_from_db()
+    assert chunk.status == ChunkStatus.FAILED and chunk.attempts == 1
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.FAILED
+    page = admin_client.get(f"/synthesis/batches/{batch.pk}/").content.decode()
+    assert "model not found at /nowhere" in page and 'id="resume-batch"' in page
