@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -243,7 +242,12 @@ def resume_batch(*, batch_id: int) -> Batch:
 
 def sweep_expired_leases() -> int:
     """Hand out again the chunks whose worker died (lease expired); fail the
-    ones that have used all their tries. Returns how many chunks it touched."""
+    ones that have used all their tries. Returns how many chunks it touched.
+
+    Pending chunks are left alone: their messages wait in the broker (acks_late
+    keeps them until done). Should a broker lose them, cancel and resume the
+    batch to queue them again.
+    """
     now = timezone.now()
     touched = 0
     expired = Chunk.objects.filter(
@@ -270,25 +274,7 @@ def sweep_expired_leases() -> int:
         touched += changed
         if changed and exhausted:
             finish_batch_if_done(batch_id=chunk.batch_id)
-    touched += _requeue_stale_pending(now)
     return touched
-
-
-def _requeue_stale_pending(now: Any) -> int:
-    """A pending chunk nobody claimed for a whole lease lost its message."""
-    count = 0
-    stale = Chunk.objects.filter(
-        status=ChunkStatus.PENDING, batch__status__in=ACTIVE
-    ).select_related("batch")
-    for chunk in stale:
-        cutoff = now - timedelta(seconds=chunk.batch.config.get("lease_seconds", 600))
-        if chunk.updated_at >= cutoff:
-            continue
-        with transaction.atomic():
-            Chunk.objects.filter(pk=chunk.pk).update(updated_at=now)
-            _enqueue_on_commit(chunk.batch, [chunk.pk])
-        count += 1
-    return count
 
 
 def finish_batch_if_done(*, batch_id: int) -> bool:
