@@ -140,6 +140,16 @@ def queries_per_chunk(sizes: list[int]) -> None:
         print(f"{size:>10} | {count}")
 
 
+def contention() -> float:
+    """Wall/CPU time of a pure-Python loop: 1.0 on an idle core; higher when
+    other processes share the CPUs, and wall figures above inflate with it."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    total = 0
+    for i in range(3_000_000):
+        total += i
+    return (time.perf_counter() - wall) / max(time.process_time() - cpu, 1e-9)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=10_000)
@@ -151,7 +161,9 @@ def main() -> None:
         from django.db import connection
 
         print(f"database: {connection.vendor}")
+        print(f"CPU contention before: wall/CPU = {contention():.2f}")
         overhead(args.items, args.chunk_size, args.items_per_group)
+        print(f"CPU contention after: wall/CPU = {contention():.2f}")
         queries_per_chunk([4, 16, 64, 256])
 
 
