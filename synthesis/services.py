@@ -123,6 +123,18 @@ def _check_config(config: dict[str, Any]) -> None:
         raise BatchConfigError("keep_rule.min_score must be between 0 and 1")
 
 
+def _fill_server_urls(config: dict[str, Any]) -> None:
+    """Record which server an `openai_compat` role talks to, so the batch says
+    where its items came from (the API key stays in the environment)."""
+    for role in ("generator", "verifier"):
+        role_config = config[role]
+        options = role_config.setdefault("options", {})
+        if role_config["backend"] == "openai_compat" and not options.get("base_url"):
+            url = getattr(settings, f"MEDSYN_{role.upper()}_BASE_URL", "")
+            if url := url or settings.MEDSYN_OPENAI_BASE_URL:
+                options["base_url"] = url
+
+
 def _select_groups(figure_filter: Mapping[str, Any], seed: int) -> list[list[int]]:
     """Figure ids grouped by figure group, in a stable order (then sampled)."""
     figures = Figure.objects.all()
@@ -160,6 +172,7 @@ def launch_batch(
     full = _merged(default_config(), config or {})
     full["figure_filter"] = figure_filter
     _check_config(full)
+    _fill_server_urls(full)
     groups = _select_groups(figure_filter, seed=full["sampling"].get("seed") or 0)
     if not groups:
         raise BatchConfigError("no figures match this selection")

@@ -362,3 +362,19 @@ def test_a_permanent_backend_error_fails_the_chunk_at_once_and_says_why(admin_cl
     assert batch.status == BatchStatus.FAILED
     page = admin_client.get(f"/synthesis/batches/{batch.pk}/").content.decode()
     assert "model not found at /nowhere" in page and 'id="resume-batch"' in page
+
+
+def test_openai_compat_roles_record_their_server_but_not_the_key(settings):
+    settings.MEDSYN_OPENAI_BASE_URL = "http://shared:8000/v1"
+    settings.MEDSYN_VERIFIER_BASE_URL = "http://verifier:8002/v1"
+    settings.MEDSYN_OPENAI_API_KEY = "sk-secret"
+    make_figures(1)
+    batch = launch(
+        generator={"backend": "openai_compat", "model": "gen"},
+        verifier={"backend": "openai_compat", "model": "ver"},
+    )
+    assert batch.config["generator"]["options"] == {"base_url": "http://shared:8000/v1"}
+    assert batch.config["verifier"]["options"] == {
+        "base_url": "http://verifier:8002/v1"
+    }
+    assert "sk-secret" not in str(batch.config)
