@@ -197,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("MEDSYN_LEASE_SWEEP_SECONDS", 60),
     },
 }
+# The queue synthesis chunks go to (GPU workers listen on it).
+MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
 
 # Model defaults used when a batch does not name its own backend.
 MEDSYN_DEMO_MODEL_DIR = Path(
@@ -206,7 +208,6 @@ MEDSYN_GENERATOR_BACKEND = env_str("MEDSYN_GENERATOR_BACKEND", "hf_transformers"
 MEDSYN_GENERATOR_MODEL = env_str("MEDSYN_GENERATOR_MODEL", "")
 MEDSYN_VERIFIER_BACKEND = env_str("MEDSYN_VERIFIER_BACKEND", "hf_transformers")
 MEDSYN_VERIFIER_MODEL = env_str("MEDSYN_VERIFIER_MODEL", "")
-MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
 MEDSYN_OPENAI_BASE_URL = env_str("MEDSYN_OPENAI_BASE_URL", "")
 MEDSYN_OPENAI_API_KEY = env_secret("MEDSYN_OPENAI_API_KEY") or ""
 
