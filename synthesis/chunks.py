@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -188,7 +188,7 @@ def _run_claimed(held: Claim) -> str:
         ).values_list("group_key", "sample_index")
     )
     pending = [
-        pipeline.Unit(group, i)
+        pipeline.Unit(group, i, attempt=tries[(group.key, i)] + 1)
         for group in groups.values()
         for i in range(config["items_per_group"])
         if (group.key, i) not in existing and tries[(group.key, i)] < allowed
@@ -207,7 +207,7 @@ def _run_claimed(held: Claim) -> str:
             tries[slot] += 1
             failed.append((result, tries[slot]))
             if tries[slot] < allowed:
-                retry.append(result.unit)
+                retry.append(replace(result.unit, attempt=tries[slot] + 1))
         pending = retry
         if not renew(claim=held):
             return "superseded"

@@ -31,6 +31,7 @@ DUPLICATE_OPTIONS = "duplicate_options"
 FORBIDDEN_WORD = "forbidden_word"
 ALL_NONE_OF_THE_ABOVE = "all_none_of_the_above"
 BACKEND_ERROR = "backend_error"
+TRUNCATED = "truncated"
 
 # Flags: kept on the item for reviewers, not reasons to drop it.
 FLAG_LONGEST_OPTION_IS_ANSWER = "longest_option_is_answer"

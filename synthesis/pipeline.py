@@ -53,6 +53,7 @@ class Unit:
 
     group: Group
     sample_index: int
+    attempt: int = 1
 
     @property
     def request_id(self) -> str:
@@ -90,6 +91,8 @@ class Settings:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     verifier_sampling: SamplingParams = field(default_factory=SamplingParams)
     keep_rule: rubric.KeepRule = field(default_factory=rubric.KeepRule)
+    # Greedy decoding repeats itself; a retry samples at least this warm.
+    retry_temperature: float = 0.7
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -104,6 +107,7 @@ class Settings:
             sampling=sampling,
             verifier_sampling=verifier_sampling,
             keep_rule=rubric.KeepRule.from_config(config.get("keep_rule")),
+            retry_temperature=float(config.get("retry_temperature", 0.7)),
         )
 
 
@@ -131,8 +135,11 @@ def generation_request(unit: Unit, settings: Settings) -> GenerationRequest:
     )
     sampling = settings.sampling
     if sampling.seed is not None:
-        # Distinct samples of one group must not be identical greedy copies.
-        sampling = replace(sampling, seed=sampling.seed + unit.sample_index)
+        # Each sample and each retry gets its own, reproducible seed.
+        seed = sampling.seed + unit.sample_index + 1000 * (unit.attempt - 1)
+        sampling = replace(sampling, seed=seed)
+    if unit.attempt > 1 and sampling.temperature < settings.retry_temperature:
+        sampling = replace(sampling, temperature=settings.retry_temperature)
     return GenerationRequest(
         messages=(
             ChatMessage(role="system", text=GENERATOR_SYSTEM),
@@ -141,6 +148,13 @@ def generation_request(unit: Unit, settings: Settings) -> GenerationRequest:
         json_schema=prompts.schema("generator", settings.generator_prompt),
         sampling=sampling,
         request_id=unit.request_id,
+    )
+
+
+def _unusable(completion: Completion) -> bool:
+    """An error with no complete reply to read: cut short, failed, or empty."""
+    return completion.error is not None and (
+        completion.finish_reason in {"length", "error"} or not completion.text
     )
 
 
@@ -153,14 +167,17 @@ def parse_generation(
         "completion_tokens": completion.completion_tokens,
         "latency_s": completion.latency_s,
     }
-    if completion.error is not None:
+    if _unusable(completion):
+        truncated = completion.finish_reason == "length"
         return Generated(
             unit,
             completion.text or "",
-            failure=parsing.BACKEND_ERROR,
+            failure=parsing.TRUNCATED if truncated else parsing.BACKEND_ERROR,
             detail=completion.error.message[:200],
             **usage,
         )
+    # A complete reply the backend found off-schema still goes through the
+    # parser, which repairs what it can and otherwise names the exact fault.
     try:
         item = parsing.parse_item(
             completion.text,
@@ -228,8 +245,13 @@ def score_verdict(completion: Completion, settings: Settings) -> Verdict:
         "completion_tokens": completion.completion_tokens,
         "latency_s": completion.latency_s,
     }
-    if completion.error is not None:
-        result = rubric.score(settings.rubric_version, None, error=rubric.ERROR_BACKEND)
+    if _unusable(completion):
+        error = (
+            rubric.ERROR_TRUNCATED
+            if completion.finish_reason == "length"
+            else rubric.ERROR_BACKEND
+        )
+        result = rubric.score(settings.rubric_version, None, error=error)
         return Verdict(result, completion.text or "", **usage)
     rows, error = parsing.parse_verdict(completion.text)
     result = rubric.score(

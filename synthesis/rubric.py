@@ -23,6 +23,7 @@ ERROR_INSUFFICIENT_EVIDENCE = "insufficient_evidence"
 ERROR_UNPARSEABLE = "unparseable"
 ERROR_MISSING_CRITERIA = "missing_criteria"
 ERROR_BACKEND = "backend_error"
+ERROR_TRUNCATED = "truncated"
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,9 @@ def default_config() -> dict[str, Any]:
         "verifier_prompt": "v1",
         "rubric_version": rubric.RUBRIC_V1.version,
         "sampling": {"max_tokens": 1024, "temperature": 0.0, "top_p": 1.0, "seed": 42},
-        "verifier_sampling": {},
+        # 17 rubric rows with reasons need more room than one item.
+        "verifier_sampling": {"max_tokens": 3072},
+        "retry_temperature": 0.7,
         "items_per_group": 1,
         "generation_retries": 2,
         "keep_rule": {"min_score": 0.967},
@@ -121,6 +123,8 @@ def _check_config(config: dict[str, Any]) -> None:
             raise BatchConfigError(f"{key} must be a whole number in {low}..{high}")
     if not 0.0 <= config["keep_rule"]["min_score"] <= 1.0:
         raise BatchConfigError("keep_rule.min_score must be between 0 and 1")
+    if not 0.0 <= config["retry_temperature"] <= 2.0:
+        raise BatchConfigError("retry_temperature must be between 0 and 2")
 
 
 def _fill_server_urls(config: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ import json
 from PIL import Image
 
 from synthesis import parsing, pipeline, prompts
-from synthesis.backends.base import Completion, CompletionError
+from synthesis.backends.base import Completion, CompletionError, SamplingParams
 from tests.fixtures.fake_backends import GOOD_ITEM, FakeGenerator, FakeVerifier
 
 SETTINGS = pipeline.Settings()
@@ -93,3 +93,50 @@ def test_a_missing_completion_is_an_error_not_a_crash():
 
     verdicts = pipeline.verify(Silent(), [("r1", group(), GOOD_ITEM)], SETTINGS)
     assert verdicts["r1"].score.error == "backend_error"
+
+
+def test_a_retry_samples_warmer_with_its_own_seed():
+    first = pipeline.generation_request(pipeline.Unit(group(), 0), SETTINGS)
+    retry = pipeline.generation_request(pipeline.Unit(group(), 0, attempt=2), SETTINGS)
+    assert first.sampling.temperature == 0.0
+    assert retry.sampling.temperature == SETTINGS.retry_temperature
+    assert retry.sampling.seed != first.sampling.seed
+    warm = pipeline.Settings(sampling=SamplingParams(temperature=1.0))
+    again = pipeline.generation_request(pipeline.Unit(group(), 0, attempt=3), warm)
+    assert again.sampling.temperature == 1.0
+
+
+def test_backend_flagged_replies_still_get_a_specific_reason():
+    unit = pipeline.Unit(group(), 0)
+    off_schema = CompletionError("output does not match the schema", retryable=False)
+    cut = pipeline.parse_generation(
+        unit,
+        Completion(
+            "g1:0", '{"question": "Wh', finish_reason="length", error=off_schema
+        ),
+        SETTINGS,
+    )
+    assert cut.failure == parsing.TRUNCATED and cut.raw == '{"question": "Wh'
+    extra = json.dumps({**GOOD_ITEM, "why": "x"})
+    named = pipeline.parse_generation(
+        unit, Completion("g1:0", extra, error=off_schema), SETTINGS
+    )
+    assert named.failure == parsing.EXTRA_FIELDS
+    fenced = "```json\n" + json.dumps(GOOD_ITEM) + "\n```"
+    repaired = pipeline.parse_generation(
+        unit, Completion("g1:0", fenced, error=off_schema), SETTINGS
+    )
+    assert repaired.item is not None
+
+
+def test_a_truncated_verdict_is_stored_as_truncated():
+    verdict = pipeline.score_verdict(
+        Completion(
+            "r1",
+            '{"rubric": [',
+            finish_reason="length",
+            error=CompletionError("max_tokens", retryable=False),
+        ),
+        SETTINGS,
+    )
+    assert verdict.score.error == "truncated" and not verdict.score.kept

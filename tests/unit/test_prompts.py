@@ -93,3 +93,10 @@ def test_generator_schema_accepts_the_method_shape_and_nothing_more():
         jsonschema.validate({**good, "why": "x"}, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**good, "answer": "F"}, schema)
+
+
+def test_verifier_schema_offers_exactly_the_rubric_titles_once_each():
+    rows = prompts.schema("verifier", "v1")["anyOf"][0]["properties"]["rubric"]
+    titles = rows["items"]["properties"]["title"]["enum"]
+    assert titles == [c.title for c in rubric.RUBRIC_V1.criteria]
+    assert rows["minItems"] == rows["maxItems"] == len(titles)
