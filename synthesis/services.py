@@ -139,6 +139,18 @@ def _fill_server_urls(config: dict[str, Any]) -> None:
                 options["base_url"] = url
 
 
+FILTER_KEYS = {"modality", "document", "sample", "limit", "figure_ids"}
+
+
+def _check_filter(figure_filter: Mapping[str, Any]) -> None:
+    if unknown := sorted(set(figure_filter) - FILTER_KEYS):
+        raise BatchConfigError(f"unknown figure filter {', '.join(unknown)}")
+    for key in ("sample", "limit"):
+        value = figure_filter.get(key)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise BatchConfigError(f"figure filter {key} must be a positive number")
+
+
 def _select_groups(figure_filter: Mapping[str, Any], seed: int) -> list[list[int]]:
     """Figure ids grouped by figure group, in a stable order (then sampled)."""
     figures = Figure.objects.all()
@@ -173,6 +185,7 @@ def launch_batch(
     """Snapshot the full config, cut the selected figure groups into chunks and
     queue them once the transaction commits (so no worker sees a half batch)."""
     figure_filter = dict(figure_filter or {})
+    _check_filter(figure_filter)
     full = _merged(default_config(), config or {})
     full["figure_filter"] = figure_filter
     _check_config(full)

@@ -32,14 +32,23 @@ def test_admin_launches_and_reads_a_batch(
     assert [b["name"] for b in listing] == ["api"]
 
 
-def test_bad_launch_is_a_clear_400_and_writes_nothing(admin_client):
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"config": {"items_per_group": 0}}, "items_per_group"),
+        ({"figure_filter": {"sample": "2"}}, "sample must be a positive number"),
+        ({"figure_filter": {"colour": "red"}}, "unknown figure filter colour"),
+    ],
+)
+def test_bad_launch_is_a_clear_400_and_writes_nothing(admin_client, body, message):
+    make_figures(1)
     response = admin_client.post(
         reverse("synthesis:api_batches"),
-        {"name": "api", "config": {"items_per_group": 0}},
+        {"name": "api", **body},
         content_type="application/json",
     )
     assert response.status_code == 400
-    assert "items_per_group" in response.json()["detail"]
+    assert message in response.json()["detail"]
     assert not Batch.objects.exists()
 
 
