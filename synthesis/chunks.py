@@ -62,16 +62,20 @@ def claim(*, chunk_id: int) -> Claim | None:
     chunk = Chunk.objects.select_related("batch").filter(pk=chunk_id).first()
     if chunk is None:
         return None  # its batch was deleted after the message was sent
+    if chunk.batch.status not in services.ACTIVE:
+        return None  # cancelled or finished: the message is stale
     config = chunk.batch.config
     now = timezone.now()
     token = uuid.uuid4().hex
+    # Conditions on the chunk's own columns only: PostgreSQL re-checks those
+    # against the row a concurrent claim just committed, but a join (a
+    # subquery) would be judged on the old snapshot and let both claims in.
     taken = (
         Chunk.objects.filter(pk=chunk_id, attempts__lt=config["max_chunk_attempts"])
         .filter(
             Q(status=ChunkStatus.PENDING)
             | Q(status=ChunkStatus.LEASED, lease_expires_at__lt=now)
         )
-        .filter(batch__status__in=services.ACTIVE)
         .update(
             status=ChunkStatus.LEASED,
             lease_token=token,

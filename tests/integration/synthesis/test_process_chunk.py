@@ -378,3 +378,36 @@ def test_openai_compat_roles_record_their_server_but_not_the_key(settings):
         "base_url": "http://verifier:8002/v1"
     }
     assert "sk-secret" not in str(batch.config)
+
+
+def test_two_claims_racing_on_postgresql_admit_exactly_one(postgres):
+    """The second UPDATE waits for the first to commit, then re-checks its
+    conditions against the new row; it must then find the chunk taken."""
+    import time
+
+    from django.db import transaction
+
+    make_figures(1)
+    chunk_id = launch().chunks.get().pk
+    claims, first_holds = {}, threading.Event()
+
+    def first():
+        with transaction.atomic():
+            claims["first"] = chunks.claim(chunk_id=chunk_id)
+            first_holds.set()
+            time.sleep(0.5)  # the second claim blocks on this row meanwhile
+        connection.close()
+
+    def second():
+        first_holds.wait()
+        claims["second"] = chunks.claim(chunk_id=chunk_id)
+        connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert claims["first"] is not None
+    assert claims["second"] is None
+    assert Chunk.objects.get(pk=chunk_id).attempts == 1
