@@ -193,6 +193,15 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# The lease sweep re-queues synthesis chunks whose worker died.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-expired-leases": {
+        "task": "synthesis.tasks.sweep_expired_leases",
+        "schedule": env_int("MEDSYN_LEASE_SWEEP_SECONDS", 60),
+    },
+}
+# The queue synthesis chunks go to (GPU workers listen on it).
+MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
 
 # Model defaults used when a batch does not name its own backend.
 MEDSYN_DEMO_MODEL_DIR = Path(

@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/imports/", include("synthesis.import_api")),
     path("exports/", include("review.export_urls")),
     path("quality/", include("review.quality_urls")),
+    path("synthesis/", include("synthesis.urls")),
 ]
 
 if settings.DEBUG:

@@ -4,8 +4,10 @@ from django.contrib import admin
 
 from synthesis.models import (
     Batch,
+    Chunk,
     Document,
     Figure,
+    GenerationFailure,
     ImportJob,
     Item,
     ItemFigure,
@@ -95,3 +97,17 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_display = ["id", "original_name", "source_format", "status", "records_seen"]
     list_filter = ["status", "source_format"]
     readonly_fields = ["report", "error", "started_at", "finished_at"]
+
+
+@admin.register(Chunk)
+class ChunkAdmin(admin.ModelAdmin):
+    list_display = ["batch", "index", "status", "attempts", "lease_expires_at"]
+    list_filter = ["status"]
+    raw_id_fields = ["batch"]
+
+
+@admin.register(GenerationFailure)
+class GenerationFailureAdmin(admin.ModelAdmin):
+    list_display = ["batch", "group_key", "sample_index", "attempt", "reason"]
+    list_filter = ["reason"]
+    raw_id_fields = ["batch"]

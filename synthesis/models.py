@@ -375,3 +375,82 @@ class ImportJob(models.Model):
             (reason, count, examples.get(reason, []))
             for reason, count in self.report.get("skipped", {}).items()
         ]
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    LEASED = "leased", "Leased by a worker"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Chunk(models.Model):
+    """A slice of a batch's figure groups: the unit of work and of recovery.
+
+    The database is the ledger. A worker claims a chunk by a conditional
+    update that sets a lease; if the worker dies, the lease expires and the
+    sweep hands the chunk out again. `lease_token` names the current claim, so
+    only the latest claimant may write results.
+    """
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    group_keys = models.JSONField(default=list)
+    figure_ids = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=10,
+        choices=ChunkStatus.choices,
+        default=ChunkStatus.PENDING,
+        db_index=True,
+    )
+    lease_token = models.CharField(max_length=32, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    prompt_tokens = models.PositiveBigIntegerField(default=0)
+    completion_tokens = models.PositiveBigIntegerField(default=0)
+    model_seconds = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch_id", "index"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "index"], name="chunk_unique_index"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="leased") | Q(lease_expires_at__isnull=False),
+                name="chunk_lease_has_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.index} of batch {self.batch_id} ({self.status})"
+
+
+class GenerationFailure(models.Model):
+    """Generator output that could not become an item: why, and what it said."""
+
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="generation_failure_rows"
+    )
+    group_key = models.CharField(max_length=64)
+    sample_index = models.PositiveSmallIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    reason = models.CharField(max_length=40, db_index=True)
+    detail = models.TextField(blank=True)
+    raw_output = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["batch_id", "group_key", "sample_index", "attempt"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["batch", "group_key", "sample_index", "attempt"],
+                name="generationfailure_unique_attempt",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} for {self.group_key}#{self.sample_index}"

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.db.models import Count, Q
+import random
+from collections.abc import Mapping
+from typing import Any
 
-from synthesis.models import Batch
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from synthesis import pipeline, prompts, rebalancing, rubric
+from synthesis.backends import RUNTIMES
+from synthesis.models import (
+    Batch,
+    BatchStatus,
+    Chunk,
+    ChunkStatus,
+    Figure,
+    GenerationFailure,
+    Item,
+    ItemStatus,
+)
+
+ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
 
 
 @transaction.atomic
@@ -20,5 +40,313 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     batch.items_generated = counts["generated"]
     batch.items_verified = counts["verified"]
     batch.items_kept = counts["kept"]
-    batch.save(update_fields=["items_generated", "items_verified", "items_kept"])
+    batch.generation_failures = GenerationFailure.objects.filter(batch=batch).count()
+    batch.save(
+        update_fields=[
+            "items_generated",
+            "items_verified",
+            "items_kept",
+            "generation_failures",
+        ]
+    )
     return batch
+
+
+class BatchConfigError(ValueError):
+    """A launch request that cannot run; the message says which setting and why."""
+
+
+def default_config() -> dict[str, Any]:
+    """The settings a batch runs with unless the launcher says otherwise."""
+    return {
+        "generator": {
+            "backend": settings.MEDSYN_GENERATOR_BACKEND,
+            "model": settings.MEDSYN_GENERATOR_MODEL,
+            "options": {},
+        },
+        "verifier": {
+            "backend": settings.MEDSYN_VERIFIER_BACKEND,
+            "model": settings.MEDSYN_VERIFIER_MODEL,
+            "options": {},
+        },
+        "generator_prompt": "v1",
+        "verifier_prompt": "v1",
+        "rubric_version": rubric.RUBRIC_V1.version,
+        "sampling": {"max_tokens": 1024, "temperature": 0.0, "top_p": 1.0, "seed": 42},
+        # 17 rubric rows with reasons need more room than one item.
+        "verifier_sampling": {"max_tokens": 3072},
+        "retry_temperature": 0.7,
+        "items_per_group": 1,
+        "generation_retries": 2,
+        "keep_rule": {"min_score": 0.967},
+        "chunk_size": 16,
+        "image_long_side": 384,
+        "lease_seconds": 600,
+        "max_chunk_attempts": 3,
+        "queue": settings.MEDSYN_SYNTHESIS_QUEUE,
+    }
+
+
+def _merged(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _check_config(config: dict[str, Any]) -> None:
+    try:
+        pipeline.Settings.from_config(config)
+        rubric.get_rubric(config["rubric_version"])
+        prompts.template("generator", config["generator_prompt"])
+        prompts.template("verifier", config["verifier_prompt"])
+    except (ValueError, TypeError) as exc:
+        raise BatchConfigError(str(exc)) from None
+    for role in ("generator", "verifier"):
+        name = config[role]["backend"]
+        if name not in RUNTIMES and ":" not in name:
+            raise BatchConfigError(f"unknown {role} backend {name!r}")
+    limits = {
+        "items_per_group": (1, 20),
+        "generation_retries": (0, 10),
+        "chunk_size": (1, 1000),
+        "image_long_side": (28, 4096),
+        "lease_seconds": (1, 24 * 3600),
+        "max_chunk_attempts": (1, 20),
+    }
+    for key, (low, high) in limits.items():
+        value = config[key]
+        if not isinstance(value, int) or not low <= value <= high:
+            raise BatchConfigError(f"{key} must be a whole number in {low}..{high}")
+    if not 0.0 <= config["keep_rule"]["min_score"] <= 1.0:
+        raise BatchConfigError("keep_rule.min_score must be between 0 and 1")
+    if not 0.0 <= config["retry_temperature"] <= 2.0:
+        raise BatchConfigError("retry_temperature must be between 0 and 2")
+
+
+def _fill_server_urls(config: dict[str, Any]) -> None:
+    """Record which server an `openai_compat` role talks to, so the batch says
+    where its items came from (the API key stays in the environment)."""
+    for role in ("generator", "verifier"):
+        role_config = config[role]
+        options = role_config.setdefault("options", {})
+        if role_config["backend"] == "openai_compat" and not options.get("base_url"):
+            url = getattr(settings, f"MEDSYN_{role.upper()}_BASE_URL", "")
+            if url := url or settings.MEDSYN_OPENAI_BASE_URL:
+                options["base_url"] = url
+
+
+FILTER_KEYS = {"modality", "document", "sample", "limit", "figure_ids"}
+
+
+def _check_filter(figure_filter: Mapping[str, Any]) -> None:
+    if unknown := sorted(set(figure_filter) - FILTER_KEYS):
+        raise BatchConfigError(f"unknown figure filter {', '.join(unknown)}")
+    for key in ("sample", "limit"):
+        value = figure_filter.get(key)
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise BatchConfigError(f"figure filter {key} must be a positive number")
+
+
+def _select_groups(figure_filter: Mapping[str, Any], seed: int) -> list[list[int]]:
+    """Figure ids grouped by figure group, in a stable order (then sampled)."""
+    figures = Figure.objects.all()
+    if figure_filter.get("modality"):
+        figures = figures.filter(modality=figure_filter["modality"])
+    if figure_filter.get("document"):
+        figures = figures.filter(document__source_id=figure_filter["document"])
+    if figure_filter.get("figure_ids"):
+        figures = figures.filter(pk__in=figure_filter["figure_ids"])
+    groups: dict[str, list[int]] = {}
+    for key, figure_id in figures.order_by("group_key", "id").values_list(
+        "group_key", "id"
+    ):
+        groups.setdefault(key, []).append(figure_id)
+    chosen = list(groups.values())
+    if sample := figure_filter.get("sample"):
+        rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not secrecy
+        chosen = sorted(rng.sample(chosen, min(sample, len(chosen))))
+    if limit := figure_filter.get("limit"):
+        chosen = chosen[:limit]
+    return chosen
+
+
+def launch_batch(
+    *,
+    created_by: Any,
+    name: str,
+    figure_filter: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    enqueue: bool = True,
+) -> Batch:
+    """Snapshot the full config, cut the selected figure groups into chunks and
+    queue them once the transaction commits (so no worker sees a half batch)."""
+    figure_filter = dict(figure_filter or {})
+    _check_filter(figure_filter)
+    full = _merged(default_config(), config or {})
+    full["figure_filter"] = figure_filter
+    _check_config(full)
+    _fill_server_urls(full)
+    groups = _select_groups(figure_filter, seed=full["sampling"].get("seed") or 0)
+    if not groups:
+        raise BatchConfigError("no figures match this selection")
+    figure_keys = dict(
+        Figure.objects.filter(pk__in=[g[0] for g in groups]).values_list(
+            "pk", "group_key"
+        )
+    )
+    size = full["chunk_size"]
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            name=name,
+            created_by=created_by if getattr(created_by, "pk", None) else None,
+            status=BatchStatus.QUEUED,
+            config=full,
+            figure_groups_total=len(groups),
+        )
+        chunks = Chunk.objects.bulk_create(
+            Chunk(
+                batch=batch,
+                index=i,
+                group_keys=[figure_keys[g[0]] for g in groups[start : start + size]],
+                figure_ids=[fid for g in groups[start : start + size] for fid in g],
+            )
+            for i, start in enumerate(range(0, len(groups), size))
+        )
+        if enqueue:
+            _enqueue_on_commit(batch, [c.pk for c in chunks])
+    return batch
+
+
+def _enqueue_on_commit(batch: Batch, chunk_ids: list[int]) -> None:
+    from synthesis import tasks
+
+    queue = batch.config.get("queue", "gpu")
+
+    def send() -> None:
+        for chunk_id in chunk_ids:
+            tasks.process_chunk.apply_async(args=[chunk_id], queue=queue)
+
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def cancel_batch(*, batch_id: int) -> Batch:
+    """Stop handing out chunks; a chunk already running finishes and is kept."""
+    now = timezone.now()
+    Batch.objects.filter(pk=batch_id, status__in=ACTIVE).update(
+        status=BatchStatus.CANCELLED,
+        started_at=Coalesce("started_at", Value(now)),
+        finished_at=now,
+    )
+    return Batch.objects.get(pk=batch_id)
+
+
+@transaction.atomic
+def resume_batch(*, batch_id: int) -> Batch:
+    """Queue again whatever is not done: pending chunks and failed ones (reset)."""
+    batch = Batch.objects.select_for_update().get(pk=batch_id)
+    if batch.status in ACTIVE:
+        raise BatchConfigError("this batch is already running")
+    batch.chunks.filter(status=ChunkStatus.FAILED).update(
+        status=ChunkStatus.PENDING,
+        attempts=0,
+        lease_token="",
+        lease_expires_at=None,
+        updated_at=timezone.now(),
+    )
+    pending = list(
+        batch.chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True)
+    )
+    if not pending:
+        raise BatchConfigError("nothing left to run in this batch")
+    batch.status = BatchStatus.QUEUED
+    batch.finished_at = None
+    batch.save(update_fields=["status", "finished_at"])
+    _enqueue_on_commit(batch, pending)
+    return batch
+
+
+def sweep_expired_leases() -> int:
+    """Hand out again the chunks whose worker died (lease expired); fail the
+    ones that have used all their tries. Returns how many chunks it touched.
+
+    Pending chunks are left alone: their messages wait in the broker (acks_late
+    keeps them until done). Should a broker lose them, cancel and resume the
+    batch to queue them again.
+    """
+    now = timezone.now()
+    touched = 0
+    expired = Chunk.objects.filter(
+        status=ChunkStatus.LEASED, lease_expires_at__lt=now, batch__status__in=ACTIVE
+    ).select_related("batch")
+    for chunk in expired:
+        exhausted = chunk.attempts >= chunk.batch.config.get("max_chunk_attempts", 3)
+        with transaction.atomic():
+            changed = Chunk.objects.filter(
+                pk=chunk.pk, status=ChunkStatus.LEASED, lease_token=chunk.lease_token
+            ).update(
+                status=ChunkStatus.FAILED if exhausted else ChunkStatus.PENDING,
+                updated_at=now,
+                lease_token="",
+                lease_expires_at=None,
+                last_error=(
+                    f"worker lost {chunk.attempts} times; giving up"
+                    if exhausted
+                    else f"lease expired on attempt {chunk.attempts}"
+                ),
+            )
+            if changed and not exhausted:
+                _enqueue_on_commit(chunk.batch, [chunk.pk])
+        touched += changed
+        if changed and exhausted:
+            finish_batch_if_done(batch_id=chunk.batch_id)
+    return touched
+
+
+def finish_batch_if_done(*, batch_id: int) -> bool:
+    """Close a batch whose chunks are all done or failed, and rebalance its keys.
+
+    The status change is a conditional update, so rebalancing runs exactly once
+    even when two workers finish the last chunks at the same moment.
+    """
+    if Chunk.objects.filter(
+        batch_id=batch_id, status__in=[ChunkStatus.PENDING, ChunkStatus.LEASED]
+    ).exists():
+        return False
+    any_done = Chunk.objects.filter(batch_id=batch_id, status=ChunkStatus.DONE).exists()
+    now = timezone.now()
+    with transaction.atomic():
+        closed = Batch.objects.filter(pk=batch_id, status__in=ACTIVE).update(
+            status=BatchStatus.COMPLETED if any_done else BatchStatus.FAILED,
+            started_at=Coalesce("started_at", Value(now)),
+            finished_at=now,
+        )
+        if closed:
+            rebalance_answers(batch_id=batch_id)
+    refresh_batch_counters(batch_id=batch_id)
+    return bool(closed)
+
+
+def rebalance_answers(*, batch_id: int) -> int:
+    """Spread the kept items' keys evenly over A–E (method §2.H).
+
+    Only items still awaiting review move; a reviewed item keeps its letters.
+    """
+    rows = list(
+        Item.objects.filter(batch_id=batch_id, status=ItemStatus.KEPT)
+        .order_by("id")
+        .values_list("id", "options", "answer")
+    )
+    changes = rebalancing.rebalance(rows)
+    items = [
+        Item(pk=item_id, options=new.options, answer=new.answer)
+        for item_id, new in changes.items()
+    ]
+    Item.objects.bulk_update(items, ["options", "answer"], batch_size=500)
+    # A version bump makes an edit based on the old lettering a stale save.
+    Item.objects.filter(pk__in=changes).update(version=F("version") + 1)
+    return len(items)

@@ -115,8 +115,12 @@ def test_database_url_parsing():
         "postgresql://u:p%2Fw@h:5432/name?sslmode=require", base_dir=Path("/x")
     )
     assert (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == (
-        "u", "p/w", "h", "5432", "name",
-    )  # fmt: skip
+        "u",
+        "p/w",
+        "h",
+        "5432",
+        "name",
+    )
     assert pg["OPTIONS"] == {"sslmode": "require"}
     assert database_from_url("sqlite:///rel.db", base_dir=Path("/x"))["NAME"] == Path(
         "/x/rel.db"

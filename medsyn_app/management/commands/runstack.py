@@ -47,6 +47,8 @@ class Command(BaseCommand):
                 python, "-m", "celery", "-A", "medsyn_app", "worker",
                 "-Q", "default,gpu", "--pool=solo", "--loglevel=INFO",
                 "--without-gossip", "--without-mingle",
+                # Embedded beat runs the lease sweep that recovers dead chunks.
+                "-B", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
             ]  # fmt: skip
             children.append(subprocess.Popen(worker, cwd=settings.BASE_DIR))  # noqa: S603
 

@@ -1,0 +1,66 @@
+"""JSON API for batches: launch one, list them, read one's progress (admins)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from medsyn_app.roles import IsMedsynAdmin
+from synthesis import batch_progress, services
+from synthesis.models import Batch
+
+
+class BatchOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Batch
+        fields = [
+            "id", "name", "status", "config", "figure_groups_total",
+            "items_generated", "items_verified", "items_kept", "generation_failures",
+            "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+class BatchListApi(APIView):
+    permission_classes = [IsMedsynAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        figure_filter = serializers.DictField(required=False, default=dict)
+        config = serializers.DictField(required=False, default=dict)
+
+    def get(self, request: Request) -> Response:
+        return Response(BatchOutput(batch_progress.batches(), many=True).data)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            batch = services.launch_batch(
+                created_by=request.user, **data.validated_data
+            )
+        except services.BatchConfigError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
+
+
+class BatchDetailApi(APIView):
+    permission_classes = [IsMedsynAdmin]
+
+    def get(self, request: Request, pk: int) -> Response:
+        progress = batch_progress.progress(get_object_or_404(Batch, pk=pk))
+        return Response(
+            {
+                **BatchOutput(progress.batch).data,
+                "chunks": progress.chunks,
+                "percent": progress.percent,
+                "items_per_minute": progress.items_per_minute,
+                "tokens_per_second": progress.tokens_per_second,
+                "pass_rate": progress.pass_rate,
+                "failures_by_reason": dict(progress.failures_by_reason),
+                "verifier_errors": dict(progress.verifier_errors),
+                "chunk_errors": dict(progress.chunk_errors),
+            }
+        )

@@ -1,0 +1,100 @@
+"""What the batch pages show: progress, throughput and failures, read from rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from synthesis.models import (
+    Batch,
+    BatchStatus,
+    ChunkStatus,
+    GenerationFailure,
+    Verification,
+)
+
+ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Progress:
+    batch: Batch
+    chunks: dict[str, int]
+    chunks_total: int
+    percent: int
+    items_per_minute: float | None
+    tokens_per_second: float | None
+    pass_rate: float | None
+    failures_by_reason: list[tuple[str, int]]
+    verifier_errors: list[tuple[str, int]]
+    chunk_errors: list[tuple[str, int]]
+
+    @property
+    def active(self) -> bool:
+        return self.batch.status in ACTIVE
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.active
+
+    @property
+    def can_resume(self) -> bool:
+        unfinished = self.chunks.get(ChunkStatus.PENDING, 0) + self.chunks.get(
+            ChunkStatus.FAILED, 0
+        )
+        return not self.active and unfinished > 0
+
+
+def batches() -> list[Batch]:
+    return list(
+        Batch.objects.select_related("created_by").order_by("-created_at")[:200]
+    )
+
+
+def progress(batch: Batch) -> Progress:
+    rows = batch.chunks.values("status").annotate(
+        n=Count("id"), completion=Sum("completion_tokens")
+    )
+    chunks = {row["status"]: row["n"] for row in rows}
+    completion_tokens = sum(row["completion"] or 0 for row in rows)
+    total = sum(chunks.values())
+    finished = chunks.get(ChunkStatus.DONE, 0) + chunks.get(ChunkStatus.FAILED, 0)
+    elapsed = _elapsed_seconds(batch)
+    return Progress(
+        batch=batch,
+        chunks=chunks,
+        chunks_total=total,
+        percent=round(100 * finished / total) if total else 0,
+        items_per_minute=(
+            round(batch.items_generated * 60 / elapsed, 1) if elapsed else None
+        ),
+        tokens_per_second=round(completion_tokens / elapsed, 1) if elapsed else None,
+        pass_rate=(
+            round(100 * batch.items_kept / batch.items_verified, 1)
+            if batch.items_verified
+            else None
+        ),
+        failures_by_reason=_counts(
+            GenerationFailure.objects.filter(batch=batch), "reason"
+        ),
+        verifier_errors=_counts(
+            Verification.objects.filter(item__batch=batch).exclude(error=""), "error"
+        ),
+        chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
+    )
+
+
+def _counts(queryset: Any, field: str) -> list[tuple[str, int]]:
+    return list(
+        queryset.values_list(field).annotate(n=Count("id")).order_by("-n", field)
+    )
+
+
+def _elapsed_seconds(batch: Batch) -> float | None:
+    if batch.started_at is None:
+        return None
+    end = batch.finished_at or timezone.now()
+    return max((end - batch.started_at).total_seconds(), 1e-6)

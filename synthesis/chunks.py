@@ -1,0 +1,328 @@
+"""Running one chunk of a batch: claim it, generate, verify, write once.
+
+The model work happens outside any transaction; the results of the whole chunk
+are written in one transaction at the end, and only if this run still holds
+the chunk's lease. A worker killed halfway therefore leaves nothing behind,
+and a second run of the same chunk (a redelivery, or the sweep handing it out
+again) either finds it done or is the only one that writes.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from synthesis import parsing, pipeline, services, tagging
+from synthesis.backends import get_backend
+from synthesis.backends.base import Backend, BackendError, BackendUnavailable
+from synthesis.models import (
+    Batch,
+    BatchStatus,
+    Chunk,
+    ChunkStatus,
+    Figure,
+    GenerationFailure,
+    Item,
+    ItemFigure,
+    ItemStatus,
+    Verification,
+)
+
+# One backend object per worker process and configuration: models load once.
+_BACKENDS: dict[str, Backend] = {}
+
+
+def backend_for(role_config: dict[str, Any]) -> Backend:
+    options = dict(role_config.get("options") or {})
+    if role_config.get("model"):
+        options["model"] = role_config["model"]
+    key = json.dumps([role_config["backend"], options], sort_keys=True, default=str)
+    if key not in _BACKENDS:
+        _BACKENDS[key] = get_backend(role_config["backend"], **options)
+    return _BACKENDS[key]
+
+
+@dataclass
+class Claim:
+    chunk: Chunk
+    token: str
+
+
+def claim(*, chunk_id: int) -> Claim | None:
+    """Take the chunk if it is free (pending, or its lease ran out) and its batch
+    is running; a conditional UPDATE, so two workers never both get it."""
+    chunk = Chunk.objects.select_related("batch").filter(pk=chunk_id).first()
+    if chunk is None:
+        return None  # its batch was deleted after the message was sent
+    if chunk.batch.status not in services.ACTIVE:
+        return None  # cancelled or finished: the message is stale
+    config = chunk.batch.config
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    # Conditions on the chunk's own columns only: PostgreSQL re-checks those
+    # against the row a concurrent claim just committed, but a join (a
+    # subquery) would be judged on the old snapshot and let both claims in.
+    taken = (
+        Chunk.objects.filter(pk=chunk_id, attempts__lt=config["max_chunk_attempts"])
+        .filter(
+            Q(status=ChunkStatus.PENDING)
+            | Q(status=ChunkStatus.LEASED, lease_expires_at__lt=now)
+        )
+        .update(
+            status=ChunkStatus.LEASED,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=config["lease_seconds"]),
+            attempts=F("attempts") + 1,
+            updated_at=now,
+        )
+    )
+    if not taken:
+        return None
+    Batch.objects.filter(pk=chunk.batch_id, status=BatchStatus.QUEUED).update(
+        status=BatchStatus.RUNNING, started_at=now
+    )
+    return Claim(chunk, token)
+
+
+def renew(*, claim: Claim) -> bool:
+    """Push the lease forward between model calls, so a slow but live chunk is
+    not handed to a second worker. False when the claim was lost meanwhile."""
+    seconds = claim.chunk.batch.config["lease_seconds"]
+    return bool(
+        Chunk.objects.filter(
+            pk=claim.chunk.pk, status=ChunkStatus.LEASED, lease_token=claim.token
+        ).update(lease_expires_at=timezone.now() + timedelta(seconds=seconds))
+    )
+
+
+def release(*, claim: Claim, error: str) -> None:
+    """Give the chunk back untouched after a transient backend failure; the
+    try does not count against the chunk, since the worker did not crash."""
+    Chunk.objects.filter(pk=claim.chunk.pk, lease_token=claim.token).update(
+        status=ChunkStatus.PENDING,
+        lease_token="",
+        lease_expires_at=None,
+        attempts=F("attempts") - 1,
+        last_error=error[:2000],
+        updated_at=timezone.now(),
+    )
+
+
+def _load(
+    chunk: Chunk, long_side: int
+) -> tuple[dict[str, pipeline.Group], dict[str, list[Figure]]]:
+    """The chunk's groups as the model sees them, and their figure rows."""
+    figures = Figure.objects.filter(pk__in=chunk.figure_ids).order_by("group_key", "id")
+    texts: dict[str, list] = {}
+    images: dict[str, list] = {}
+    labels: dict[str, list[Figure]] = {}
+    for figure in figures:
+        with figure.image.open("rb") as handle:
+            data = handle.read()
+        texts.setdefault(figure.group_key, []).append(
+            pipeline.FigureText(figure.caption, tuple(figure.mentions or ()))
+        )
+        images.setdefault(figure.group_key, []).append(
+            pipeline.resize_for_model(data, long_side=long_side)
+        )
+        labels.setdefault(figure.group_key, []).append(figure)
+    groups = {
+        key: pipeline.Group(key, tuple(texts[key]), tuple(images[key]))
+        for key in chunk.group_keys
+        if key in texts
+    }
+    return groups, labels
+
+
+def run(*, chunk_id: int) -> str:
+    """Process one chunk end to end; returns what happened, for logs and tests."""
+    held = claim(chunk_id=chunk_id)
+    if held is None:
+        return "skipped"
+    try:
+        outcome = _run_claimed(held)
+    except BackendUnavailable as exc:
+        release(claim=held, error=str(exc))
+        raise
+    except BackendError as exc:
+        # Not transient (model missing, bad config): trying again cannot help.
+        Chunk.objects.filter(pk=chunk_id, lease_token=held.token).update(
+            status=ChunkStatus.FAILED,
+            lease_token="",
+            lease_expires_at=None,
+            last_error=f"backend error: {exc}"[:2000],
+            updated_at=timezone.now(),
+        )
+        services.finish_batch_if_done(batch_id=held.chunk.batch_id)
+        raise
+    except Exception as exc:
+        Chunk.objects.filter(pk=chunk_id, lease_token=held.token).update(
+            last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+    services.refresh_batch_counters(batch_id=held.chunk.batch_id)
+    services.finish_batch_if_done(batch_id=held.chunk.batch_id)
+    return outcome
+
+
+def _run_claimed(held: Claim) -> str:
+    chunk = held.chunk
+    batch = chunk.batch
+    config = batch.config
+    settings = pipeline.Settings.from_config(config)
+    groups, figures_by_group = _load(chunk, config["image_long_side"])
+    allowed = config["generation_retries"] + 1
+
+    existing = set(
+        Item.objects.filter(batch=batch, group_key__in=chunk.group_keys).values_list(
+            "group_key", "sample_index"
+        )
+    )
+    tries = Counter(
+        GenerationFailure.objects.filter(
+            batch=batch, group_key__in=chunk.group_keys
+        ).values_list("group_key", "sample_index")
+    )
+    pending = [
+        pipeline.Unit(group, i, attempt=tries[(group.key, i)] + 1)
+        for group in groups.values()
+        for i in range(config["items_per_group"])
+        if (group.key, i) not in existing and tries[(group.key, i)] < allowed
+    ]
+
+    generator = backend_for(config["generator"])
+    made: list[pipeline.Generated] = []
+    failed: list[tuple[pipeline.Generated, int]] = []
+    while pending:
+        retry = []
+        for result in pipeline.generate(generator, pending, settings):
+            if result.item is not None:
+                made.append(result)
+                continue
+            slot = (result.unit.group.key, result.unit.sample_index)
+            tries[slot] += 1
+            failed.append((result, tries[slot]))
+            if tries[slot] < allowed:
+                retry.append(replace(result.unit, attempt=tries[slot] + 1))
+        pending = retry
+        if not renew(claim=held):
+            return "superseded"
+
+    verifier = backend_for(config["verifier"])
+    verdicts = pipeline.verify(
+        verifier,
+        [
+            (g.unit.request_id, g.unit.group, vars(g.item))
+            for g in made
+            if g.item is not None
+        ],
+        settings,
+    )
+    return _write(
+        held,
+        made=made,
+        failed=failed,
+        verdicts=verdicts,
+        figures=figures_by_group,
+        generator_model=getattr(generator, "model_name", ""),
+        verifier_model=getattr(verifier, "model_name", ""),
+        rubric_version=settings.rubric_version,
+    )
+
+
+@transaction.atomic
+def _write(
+    held: Claim,
+    *,
+    made: list[pipeline.Generated],
+    failed: list[tuple[pipeline.Generated, int]],
+    verdicts: dict[str, pipeline.Verdict],
+    figures: dict[str, list[Figure]],
+    generator_model: str,
+    verifier_model: str,
+    rubric_version: str,
+) -> str:
+    chunk = Chunk.objects.select_for_update().get(pk=held.chunk.pk)
+    if chunk.status != ChunkStatus.LEASED or chunk.lease_token != held.token:
+        return "superseded"  # someone else holds the chunk now; theirs wins
+    batch_id = chunk.batch_id
+    items = []
+    for g in made:
+        parsed = g.item
+        verdict = verdicts[g.unit.request_id]
+        group_figures = figures[g.unit.group.key]
+        items.append(
+            Item(
+                batch_id=batch_id,
+                group_key=g.unit.group.key,
+                sample_index=g.unit.sample_index,
+                question=parsed.question,
+                options=parsed.options,
+                answer=parsed.answer,
+                status=ItemStatus.KEPT if verdict.score.kept else ItemStatus.DROPPED,
+                flags=list(parsed.flags),
+                generator_model=generator_model,
+                raw_output=parsing.storable(g.raw),
+                **tagging.tags(
+                    modalities=[f.modality for f in group_figures],
+                    anatomies=[f.anatomy for f in group_figures],
+                    question=parsed.question,
+                ),
+            )
+        )
+    Item.objects.bulk_create(items)
+    ItemFigure.objects.bulk_create(
+        ItemFigure(item=item, figure=figure, position=i)
+        for item in items
+        for i, figure in enumerate(figures[item.group_key])
+    )
+    verdict_rows = []
+    for item, g in zip(items, made, strict=True):
+        verdict = verdicts[g.unit.request_id]
+        verdict_rows.append(
+            Verification(
+                item=item,
+                verifier_model=verifier_model,
+                rubric_version=rubric_version,
+                criteria=verdict.score.criteria,
+                essentials_passed=verdict.score.essentials_passed,
+                normalized_score=verdict.score.normalized,
+                kept=verdict.score.kept,
+                error=verdict.score.error,
+                raw_output=parsing.storable(verdict.raw),
+            )
+        )
+    Verification.objects.bulk_create(verdict_rows)
+    GenerationFailure.objects.bulk_create(
+        GenerationFailure(
+            batch_id=batch_id,
+            group_key=g.unit.group.key,
+            sample_index=g.unit.sample_index,
+            attempt=attempt,
+            reason=g.failure,
+            detail=parsing.storable(g.detail),
+            raw_output=parsing.storable(g.raw),
+        )
+        for g, attempt in failed
+    )
+    everything = [*made, *(g for g, _ in failed), *verdicts.values()]
+    Chunk.objects.filter(pk=chunk.pk).update(
+        status=ChunkStatus.DONE,
+        lease_token="",
+        lease_expires_at=None,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+        prompt_tokens=F("prompt_tokens") + sum(x.prompt_tokens for x in everything),
+        completion_tokens=F("completion_tokens")
+        + sum(x.completion_tokens for x in everything),
+        model_seconds=F("model_seconds") + sum(x.latency_s for x in everything),
+    )
+    return "done"

@@ -1,0 +1,72 @@
+"""Admin pages for synthesis batches: list, launch, watch, cancel, resume."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from medsyn_app.roles import admin_required
+from synthesis import batch_progress, services
+from synthesis.forms import LaunchBatchForm
+from synthesis.models import Batch
+
+
+@admin_required
+def batch_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "synthesis/batch_list.html", {"batches": batch_progress.batches()}
+    )
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def batch_launch(request: HttpRequest) -> HttpResponse:
+    initial = LaunchBatchForm.initial_from(services.default_config())
+    form = LaunchBatchForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = services.launch_batch(
+                created_by=request.user,
+                name=form.cleaned_data["name"],
+                figure_filter=form.figure_filter(),
+                config=form.config(),
+            )
+        except services.BatchConfigError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Batch “{batch.name}” queued.")
+            return redirect("synthesis:batch_detail", pk=batch.pk)
+    return render(request, "synthesis/batch_launch.html", {"form": form})
+
+
+@admin_required
+@vary_on_headers("HX-Request")
+def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = get_object_or_404(Batch, pk=pk)
+    template = "synthesis/batch_detail.html"
+    if getattr(request, "htmx", False):
+        template += "#progress"
+    return render(request, template, {"progress": batch_progress.progress(batch)})
+
+
+@admin_required
+@require_POST
+def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    batch = services.cancel_batch(batch_id=get_object_or_404(Batch, pk=pk).pk)
+    messages.info(request, f"Batch “{batch.name}” is {batch.get_status_display()}.")
+    return redirect("synthesis:batch_detail", pk=pk)
+
+
+@admin_required
+@require_POST
+def batch_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.resume_batch(batch_id=get_object_or_404(Batch, pk=pk).pk)
+    except services.BatchConfigError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Batch resumed.")
+    return redirect("synthesis:batch_detail", pk=pk)
