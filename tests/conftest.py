@@ -6,7 +6,7 @@ import pytest
 
 from tests.fixtures.builders import make_user
 
-pytest_plugins = ["tests.fixtures.services"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.demo_model"]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fixtures.demo_model import demo_model_dir  # noqa: F401 (a fixture)
 from tests.unit.backends.openai_stub import StubServer
 
 
