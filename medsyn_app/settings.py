@@ -185,6 +185,8 @@ else:
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Model work goes to GPU workers; a batch may still name its own queue.
+CELERY_TASK_ROUTES = {"synthesis.tasks.process_chunk": {"queue": "gpu"}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True

@@ -345,7 +345,9 @@ def test_chunk_task_is_configured_for_redelivery_and_the_gpu_queue():
         True,
         True,
     )
-    assert task.queue == "gpu" and task.autoretry_for == (BackendUnavailable,)
+    route = task.app.amqp.router.route({}, task.name)
+    assert route["queue"].name == "gpu"
+    assert task.autoretry_for == (BackendUnavailable,)
     assert task.retry_backoff and task.max_retries
     assert task.soft_time_limit < task.time_limit
 
