@@ -1,0 +1,219 @@
+"""Which item a reviewer sees next, and the expiring claim that reserves it.
+
+Each batch has a queue policy chosen by an admin (`Batch.config["review_policy"]`).
+Batches are served oldest first; within a batch the policy picks the order.
+A claim is an `Assignment` with `claimed_until` in the future: while it holds,
+no other reviewer is handed that item. Claims are taken under
+`SELECT ... FOR UPDATE SKIP LOCKED` so concurrent requests never pick the same
+item (on SQLite, which has no row locks, writes are serialised anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Abs, Mod
+from django.utils import timezone
+
+from medsyn_app.roles import is_admin
+from review.evidence import DEFAULT_KEEP_THRESHOLD
+from review.models import Assignment, Review
+from synthesis.models import Batch, Item, ItemStatus, Verification
+
+CLAIM_LEASE = timedelta(minutes=10)
+# Statuses a verifier leaves behind; reviewer decisions move items out of them.
+REVIEWABLE = (ItemStatus.GENERATED, ItemStatus.KEPT, ItemStatus.DROPPED)
+# A multiplicative hash modulo a prime turns (seed, id) into a reproducible
+# sample order; the seed picks the multiplier, so each seed is a new permutation.
+_HASH_MODULUS = 4294967291
+
+
+class ReviewPolicy(models.TextChoices):
+    BORDERLINE = "borderline", "Borderline verifier scores first"
+    AUDIT = "audit", "Random audit sample of kept items"
+    FAILED_GATES = "failed_gates", "Failed essential gates only"
+    EVERYTHING = "everything", "Everything, in order"
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str = ReviewPolicy.EVERYTHING
+    threshold: float = DEFAULT_KEEP_THRESHOLD
+    seed: int = 0
+    sample_rate: float = 0.1
+
+
+def policy_for(config: dict[str, Any] | None) -> Policy:
+    """The queue policy stored in a batch config; unknown names fall back safely."""
+    raw = (config or {}).get("review_policy") or {}
+    name = raw.get("name", ReviewPolicy.EVERYTHING)
+    if name not in ReviewPolicy.values:
+        name = ReviewPolicy.EVERYTHING
+    threshold = (config or {}).get("keep_threshold", DEFAULT_KEEP_THRESHOLD)
+    return Policy(
+        name=name,
+        threshold=float(raw.get("threshold", threshold)),
+        seed=int(raw.get("seed", 0)),
+        sample_rate=float(raw.get("sample_rate", 0.1)),
+    )
+
+
+def _latest_verification(field: str) -> Subquery:
+    latest = Verification.objects.filter(item=OuterRef("pk")).order_by(
+        "-created_at", "-id"
+    )
+    return Subquery(latest.values(field)[:1])
+
+
+def ordered_candidates(batch_id: int, policy: Policy) -> QuerySet[Item]:
+    """Items of one batch that the policy puts in the queue, in queue order."""
+    items = Item.objects.filter(batch_id=batch_id)
+    if policy.name == ReviewPolicy.BORDERLINE:
+        return (
+            items.filter(status__in=(ItemStatus.KEPT, ItemStatus.DROPPED))
+            .annotate(score=_latest_verification("normalized_score"))
+            .filter(score__isnull=False)
+            .annotate(distance=Abs(F("score") - Value(policy.threshold)))
+            .order_by("distance", "id")
+        )
+    if policy.name == ReviewPolicy.AUDIT:
+        cut = int(policy.sample_rate * _HASH_MODULUS)
+        digest = hashlib.sha256(f"audit:{policy.seed}".encode()).digest()
+        multiplier = int.from_bytes(digest[:8], "big") % (_HASH_MODULUS - 1) + 1
+        sample_hash = Mod(
+            F("id") * Value(multiplier) + Value(policy.seed),
+            Value(_HASH_MODULUS),
+            output_field=models.BigIntegerField(),
+        )
+        return (
+            items.filter(status=ItemStatus.KEPT)
+            .annotate(sample_hash=sample_hash)
+            .filter(sample_hash__lt=cut)
+            .order_by("sample_hash", "id")
+        )
+    if policy.name == ReviewPolicy.FAILED_GATES:
+        return (
+            items.filter(status=ItemStatus.DROPPED)
+            .annotate(gates=_latest_verification("essentials_passed"))
+            .filter(gates=False)
+            .order_by("id")
+        )
+    return items.filter(status__in=REVIEWABLE).order_by("id")
+
+
+def _open_to(reviewer: Any, now: Any) -> Q:
+    """Not decided by this reviewer and not held by someone else's live claim."""
+    held = Assignment.objects.filter(
+        item=OuterRef("pk"), completed_at__isnull=True, claimed_until__gt=now
+    ).exclude(reviewer=reviewer)
+    decided = Review.objects.filter(
+        item=OuterRef("pk"), reviewer=reviewer, undone_at__isnull=True
+    )
+    return ~Exists(held) & ~Exists(decided)
+
+
+def _resume_claim(reviewer: Any, now: Any, exclude: Collection[int]) -> int | None:
+    mine = (
+        Assignment.objects.filter(
+            reviewer=reviewer,
+            completed_at__isnull=True,
+            claimed_until__gt=now,
+            item__status__in=REVIEWABLE,
+        )
+        .exclude(item_id__in=exclude)
+        .order_by("created_at", "id")
+        .values_list("pk", "item_id")
+        .first()
+    )
+    if mine is None:
+        return None
+    Assignment.objects.filter(pk=mine[0]).update(claimed_until=now + CLAIM_LEASE)
+    return mine[1]
+
+
+def _claim_in_batch(
+    reviewer: Any, batch: dict[str, Any], now: Any, exclude: set[int]
+) -> int | None:
+    candidates = ordered_candidates(batch["id"], policy_for(batch["config"]))
+    candidates = candidates.filter(_open_to(reviewer, now)).exclude(pk__in=exclude)
+    for _attempt in range(5):
+        item = (
+            candidates.exclude(pk__in=exclude)
+            .select_for_update(skip_locked=True, of=("self",))
+            .only("pk")
+            .first()
+        )
+        if item is None:
+            return None
+        # The row lock is held now; a fresh statement sees any claim committed
+        # before it, so a claim that raced the candidate query is caught here.
+        taken = Assignment.objects.filter(
+            item=item, completed_at__isnull=True, claimed_until__gt=now
+        ).exclude(reviewer=reviewer)
+        if not taken.exists():
+            Assignment.objects.update_or_create(
+                item=item,
+                reviewer=reviewer,
+                defaults={"claimed_until": now + CLAIM_LEASE, "completed_at": None},
+            )
+            return item.pk
+        exclude.add(item.pk)
+    return None
+
+
+def claim_next(*, reviewer: Any, exclude: Collection[int] = ()) -> int | None:
+    """Claim (or keep) the next item for `reviewer`; its id, or None when empty.
+
+    The reviewer's own live claims come first, so reloading the page, or the
+    prefetched next item, never hands out a different item.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        item_id = _resume_claim(reviewer, now, exclude)
+        if item_id is not None:
+            return item_id
+        has_work = Item.objects.filter(batch=OuterRef("pk"), status__in=REVIEWABLE)
+        batches = (
+            Batch.objects.filter(Exists(has_work))
+            .order_by("created_at", "id")
+            .values("id", "config")
+        )
+        skip = set(exclude)
+        for batch in batches:
+            item_id = _claim_in_batch(reviewer, batch, now, skip)
+            if item_id is not None:
+                return item_id
+    return None
+
+
+def visible_items(user: Any) -> QuerySet[Item]:
+    """Items a user may open: admins all, reviewers those handed to them."""
+    if is_admin(user):
+        return Item.objects.all()
+    return Item.objects.filter(
+        Exists(Assignment.objects.filter(item=OuterRef("pk"), reviewer=user))
+    )
+
+
+@dataclass(frozen=True)
+class Progress:
+    decided_today: int
+    open_items: int
+
+
+def progress_for(reviewer: Any) -> Progress:
+    """Decisions this reviewer made today and items still awaiting any review."""
+    start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    decided = Review.objects.filter(
+        reviewer=reviewer, created_at__gte=start, undone_at__isnull=True
+    ).count()
+    return Progress(
+        decided_today=decided,
+        open_items=Item.objects.filter(status__in=REVIEWABLE).count(),
+    )
