@@ -16,8 +16,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Abs, Mod
 from django.utils import timezone
 
@@ -128,13 +138,16 @@ def _resume_claim(reviewer: Any, now: Any, exclude: Collection[int]) -> int | No
         )
         .exclude(item_id__in=exclude)
         .order_by("created_at", "id")
-        .values_list("pk", "item_id")
+        .values_list("pk", "item_id", "claimed_until")
         .first()
     )
     if mine is None:
         return None
-    Assignment.objects.filter(pk=mine[0]).update(claimed_until=now + CLAIM_LEASE)
-    return mine[1]
+    pk, item_id, claimed_until = mine
+    # Renew a claim only once half of it has run out: most reloads stay reads.
+    if claimed_until - now < CLAIM_LEASE / 2:
+        Assignment.objects.filter(pk=pk).update(claimed_until=now + CLAIM_LEASE)
+    return item_id
 
 
 def _claim_in_batch(
@@ -207,13 +220,23 @@ class Progress:
     open_items: int
 
 
+def _count(queryset: QuerySet) -> Subquery:
+    """COUNT(*) of a queryset as a scalar subquery (no GROUP BY)."""
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT"))
+    return Subquery(counted.values("n"), output_field=models.IntegerField())
+
+
 def progress_for(reviewer: Any) -> Progress:
     """Decisions this reviewer made today and items still awaiting any review."""
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     decided = Review.objects.filter(
         reviewer=reviewer, created_at__gte=start, undone_at__isnull=True
-    ).count()
-    return Progress(
-        decided_today=decided,
-        open_items=Item.objects.filter(status__in=REVIEWABLE).count(),
     )
+    open_items = Item.objects.filter(status__in=REVIEWABLE)
+    row = (
+        get_user_model()
+        .objects.filter(pk=reviewer.pk)
+        .values(decided=_count(decided), open_items=_count(open_items))
+        .get()
+    )
+    return Progress(decided_today=row["decided"], open_items=row["open_items"])

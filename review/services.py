@@ -66,11 +66,10 @@ def _lock(item: Item, item_version: int) -> Item:
 
 
 def _complete_assignment(*, item: Item, reviewer: Any, now: Any) -> None:
-    Assignment.objects.update_or_create(
-        item=item,
-        reviewer=reviewer,
-        defaults={"completed_at": now, "claimed_until": None},
-    )
+    done = {"completed_at": now, "claimed_until": None}
+    # Usually the reviewer holds a claim; a decision through the API may not.
+    if not Assignment.objects.filter(item=item, reviewer=reviewer).update(**done):
+        Assignment.objects.create(item=item, reviewer=reviewer, **done)
 
 
 def _check_decision(decision: str, reason_code: str, seconds_spent: float) -> None:
