@@ -85,6 +85,20 @@ def revision_views(revisions: Any) -> list[RevisionView]:
     return [RevisionView(r, history.diff(r.before, r.after)) for r in revisions]
 
 
+def revisions_since(item_id: int, version: int) -> list[RevisionView]:
+    """Edits made after `version`: the change a stale save did not see."""
+    newer = ItemRevision.objects.filter(item_id=item_id, version__gt=version)
+    return revision_views(newer.select_related("author").order_by("version"))
+
+
+def figures_of(item_id: int) -> list[Figure]:
+    return list(
+        Figure.objects.filter(item_links__item_id=item_id).order_by(
+            "item_links__position"
+        )
+    )
+
+
 def card_for(*, item_id: int, reviewer: Any) -> Card:
     """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist)."""
     item = (

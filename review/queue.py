@@ -34,7 +34,7 @@ from django.utils import timezone
 from medsyn_app.roles import is_admin
 from review.evidence import DEFAULT_KEEP_THRESHOLD
 from review.models import Assignment, Review
-from synthesis.models import Batch, Item, ItemStatus, Verification
+from synthesis.models import Batch, Figure, Item, ItemStatus, Verification
 
 CLAIM_LEASE = timedelta(minutes=10)
 # Statuses a verifier leaves behind; reviewer decisions move items out of them.
@@ -212,6 +212,12 @@ def visible_items(user: Any) -> QuerySet[Item]:
     return Item.objects.filter(
         Exists(Assignment.objects.filter(item=OuterRef("pk"), reviewer=user))
     )
+
+
+def visible_figure(user: Any, figure_id: int) -> Figure | None:
+    """A figure shown by an item the user may open, or None."""
+    items = visible_items(user).filter(item_figures__figure_id=figure_id)
+    return Figure.objects.filter(pk=figure_id, items__in=items).first()
 
 
 @dataclass(frozen=True)

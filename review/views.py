@@ -18,8 +18,7 @@ from django_htmx.middleware import HtmxDetails
 from medsyn_app.roles import reviewer_required
 from review import cards, queue, services
 from review.forms import DecisionForm, EditForm
-from review.models import ItemRevision
-from synthesis.models import Figure, Item
+from synthesis.models import Item
 
 PAGE = "review/review.html"
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -50,11 +49,12 @@ def _page(
     return render(request, template, context, status=status)
 
 
-def _conflict(request: HtmxHttpRequest, error: services.StaleVersion, **extra: Any):
-    newer = ItemRevision.objects.filter(
-        item=error.item, version__gt=error.submitted_version
-    ).select_related("author")
-    conflict = {"error": error, "revisions": cards.revision_views(newer), **extra}
+def _conflict(
+    request: HtmxHttpRequest, error: services.StaleVersion, **extra: Any
+) -> HttpResponse:
+    """409 with the current item and the change the reviewer did not see."""
+    newer = cards.revisions_since(error.item.pk, error.submitted_version)
+    conflict = {"error": error, "revisions": newer, **extra}
     return _page(request, error.item.pk, status=409, conflict=conflict)
 
 
@@ -82,9 +82,7 @@ def upcoming(request: HtmxHttpRequest) -> HttpResponse:
     after = request.GET.get("after", "")
     exclude = [int(after)] if after.isdigit() else []
     item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
-    figures = Figure.objects.filter(item_links__item_id=item_id).order_by(
-        "item_links__position"
-    )
+    figures = cards.figures_of(item_id) if item_id else []
     return render(request, f"{PAGE}#prefetch", {"prefetch_figures": figures})
 
 
@@ -163,8 +161,7 @@ def undo(request: HtmxHttpRequest) -> HttpResponse:
 @reviewer_required
 def figure_image(request: HttpRequest, pk: int) -> FileResponse:
     """Figure bytes for reviewers who may see an item that shows the figure."""
-    items = queue.visible_items(request.user).filter(item_figures__figure_id=pk)
-    figure = Figure.objects.filter(pk=pk, items__in=items).first()
+    figure = queue.visible_figure(request.user, pk)
     content_type = mimetypes.guess_type(figure.image.name)[0] if figure else None
     if figure is None or content_type not in IMAGE_TYPES:
         raise Http404("No such figure.")
