@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 
+from review.evidence import DEFAULT_KEEP_THRESHOLD
 from review.models import Decision, RejectReason
+from review.queue import ReviewPolicy
 from synthesis.models import ANSWER_LETTERS
 
 
@@ -31,3 +33,14 @@ class EditForm(forms.Form):
 
     def options(self) -> dict[str, str]:
         return {x: self.cleaned_data.get(f"option_{x}", "") for x in ANSWER_LETTERS}
+
+
+class PolicyForm(forms.Form):
+    name = forms.ChoiceField(label="Queue policy", choices=ReviewPolicy.choices)
+    threshold = forms.FloatField(
+        label="Keep threshold", min_value=0, max_value=1, initial=DEFAULT_KEEP_THRESHOLD
+    )
+    sample_rate = forms.FloatField(
+        label="Audit sample rate", min_value=0.001, max_value=1, initial=0.1
+    )
+    seed = forms.IntegerField(label="Audit seed", min_value=0, initial=0)

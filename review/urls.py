@@ -14,4 +14,5 @@ urlpatterns = [
     path("item/<int:pk>/decide/", views.decide, name="decide"),
     path("item/<int:pk>/edit/", views.edit, name="edit"),
     path("figure/<int:pk>/image/", views.figure_image, name="figure_image"),
+    path("batch/<int:pk>/policy/", views.batch_policy, name="batch_policy"),
 ]

@@ -9,16 +9,17 @@ from __future__ import annotations
 import mimetypes
 from typing import Any
 
+from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
-from medsyn_app.roles import reviewer_required
+from medsyn_app.roles import admin_required, reviewer_required
 from review import cards, queue, services
-from review.forms import DecisionForm, EditForm
-from synthesis.models import Item
+from review.forms import DecisionForm, EditForm, PolicyForm
+from synthesis.models import Batch, Item
 
 PAGE = "review/review.html"
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -169,3 +170,19 @@ def figure_image(request: HttpRequest, pk: int) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+@admin_required
+def batch_policy(request: HttpRequest, pk: int) -> HttpResponse:
+    """Admins choose how a batch's items are queued for review."""
+    batch = get_object_or_404(Batch, pk=pk)
+    current = queue.policy_for(batch.config)
+    form = PolicyForm(request.POST or None, initial=vars(current))
+    if request.method == "POST" and form.is_valid():
+        services.set_review_policy(
+            batch=batch, policy=queue.Policy(**form.cleaned_data)
+        )
+        messages.success(request, f"Review policy saved for “{batch.name}”.")
+        return redirect("review:batch_policy", pk=batch.pk)
+    context = {"batch": batch, "form": form, "policy": current}
+    return render(request, "review/policy.html", context)
