@@ -99,6 +99,32 @@ def figures_of(item_id: int) -> list[Figure]:
     )
 
 
+RECENT_REVIEWS = 30
+
+
+def _own_and_previous(item_id: int, reviewer: Any) -> tuple[Review | None, int | None]:
+    """The reviewer's standing decision on this item and the item decided before it.
+
+    One query covers the usual case (recent work); walking back further than
+    RECENT_REVIEWS decisions costs two more.
+    """
+    standing = Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
+    ordered = standing.order_by("-created_at", "-id")
+    recent = list(ordered[:RECENT_REVIEWS])
+    index = next((i for i, r in enumerate(recent) if r.item_id == item_id), None)
+    if index is None and len(recent) == RECENT_REVIEWS:
+        own = ordered.filter(item_id=item_id).first()
+        if own is not None:
+            earlier = ordered.filter(created_at__lt=own.created_at).exclude(
+                item_id=item_id
+            )
+            return own, earlier.values_list("item_id", flat=True).first()
+    own = recent[index] if index is not None else None
+    after = recent[index + 1 :] if index is not None else recent
+    previous = next((r.item_id for r in after if r.item_id != item_id), None)
+    return own, previous
+
+
 def card_for(*, item_id: int, reviewer: Any) -> Card:
     """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist)."""
     item = (
@@ -123,19 +149,7 @@ def card_for(*, item_id: int, reviewer: Any) -> Card:
         .select_related("author")
         .order_by("-version")
     )
-    own_review = (
-        Review.objects.filter(
-            item_id=item.pk, reviewer=reviewer, undone_at__isnull=True
-        )
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    earlier = Review.objects.filter(reviewer=reviewer, undone_at__isnull=True).exclude(
-        item_id=item.pk
-    )
-    if own_review is not None:
-        earlier = earlier.filter(created_at__lt=own_review.created_at)
-    previous = earlier.order_by("-created_at", "-id").values_list("item_id", flat=True)
+    own_review, previous_item_id = _own_and_previous(item.pk, reviewer)
     figures = _figure_views(item)
     rubric = evidence.rubric_rows(verification.criteria if verification else [])
     return Card(
@@ -153,6 +167,6 @@ def card_for(*, item_id: int, reviewer: Any) -> Card:
         revisions=revision_views(revisions),
         answer_changed=any(r.answer_changed for r in revisions),
         own_review=own_review,
-        previous_item_id=previous.first(),
+        previous_item_id=previous_item_id,
         gates_failed=sum(1 for row in rubric if row.kind == "gate" and not row.passed),
     )

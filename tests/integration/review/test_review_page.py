@@ -327,3 +327,24 @@ def test_decide_query_count_is_constant_as_items_grow(
     with django_assert_num_queries(count):
         _post_decision(reviewer_client, items[1], decision="accept")
     assert count <= 20
+
+
+def test_previous_walks_back_beyond_the_recent_window(reviewer_user, batch):
+    from review import cards, services
+
+    items = [make_reviewable_item(batch) for _ in range(cards.RECENT_REVIEWS + 3)]
+    for item in items:
+        services.decide(
+            item=item,
+            reviewer=reviewer_user,
+            decision="skip",
+            seconds_spent=1,
+            item_version=1,
+        )
+    oldest = cards.card_for(item_id=items[0].pk, reviewer=reviewer_user)
+    assert oldest.own_review.item_id == items[0].pk
+    assert oldest.previous_item_id is None
+    second = cards.card_for(item_id=items[1].pk, reviewer=reviewer_user)
+    assert second.previous_item_id == items[0].pk
+    newest = cards.card_for(item_id=items[-1].pk, reviewer=reviewer_user)
+    assert newest.previous_item_id == items[-2].pk
