@@ -3,9 +3,10 @@
 Each batch has a queue policy chosen by an admin (`Batch.config["review_policy"]`).
 Batches are served oldest first; within a batch the policy picks the order.
 A claim is an `Assignment` with `claimed_until` in the future: while it holds,
-no other reviewer is handed that item. Claims are taken under
-`SELECT ... FOR UPDATE SKIP LOCKED` so concurrent requests never pick the same
-item (on SQLite, which has no row locks, writes are serialised anyway).
+no other reviewer is handed that item. The candidate's item row is
+locked with `SELECT ... FOR UPDATE SKIP LOCKED` before the claim is written, so
+concurrent requests never pick the same item (on SQLite, which has no row
+locks, writes are serialised anyway).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from review.models import Assignment, Review
 from synthesis.models import Batch, Figure, Item, ItemStatus, Verification
 
 CLAIM_LEASE = timedelta(minutes=10)
+# Each attempt skips one item another request holds; enough for many at once.
+MAX_CLAIM_ATTEMPTS = 50
 # Statuses a verifier leaves behind; reviewer decisions move items out of them.
 REVIEWABLE = (ItemStatus.GENERATED, ItemStatus.KEPT, ItemStatus.DROPPED)
 # A multiplicative hash modulo a prime turns (seed, id) into a reproducible
@@ -75,23 +78,55 @@ def policy_for(config: dict[str, Any] | None) -> Policy:
 
 
 def _latest_verification(field: str) -> Subquery:
+    # Correlated per item: fine for the selective policies, not for sorting.
     latest = Verification.objects.filter(item=OuterRef("pk")).order_by(
         "-created_at", "-id"
     )
     return Subquery(latest.values(field)[:1])
 
 
+def _latest_scored(batch_id: int) -> QuerySet[Verification]:
+    """Each verified item's latest scored verification, within one batch."""
+    newer = Verification.objects.filter(
+        item=OuterRef("item"), created_at__gt=OuterRef("created_at")
+    )
+    return Verification.objects.filter(
+        item__batch_id=batch_id,
+        item__status__in=(ItemStatus.KEPT, ItemStatus.DROPPED),
+        normalized_score__isnull=False,
+    ).filter(~Exists(newer))
+
+
+def borderline_sides(batch_id: int, threshold: float) -> tuple[QuerySet, QuerySet]:
+    """Latest verifications just above and just below the threshold, nearest first.
+
+    Walking the score index outwards from the threshold finds the most
+    borderline item without sorting the whole batch by |score − threshold|.
+    """
+    latest = _latest_scored(batch_id)
+    above = latest.filter(normalized_score__gte=threshold).order_by(
+        "normalized_score", "item_id"
+    )
+    below = latest.filter(normalized_score__lt=threshold).order_by(
+        "-normalized_score", "-item_id"
+    )
+    return above, below
+
+
 def ordered_candidates(batch_id: int, policy: Policy) -> QuerySet[Item]:
-    """Items of one batch that the policy puts in the queue, in queue order."""
-    items = Item.objects.filter(batch_id=batch_id)
+    """Items of one batch that the policy puts in the queue, in queue order.
+
+    Borderline order is served by `borderline_sides`; here it is the plain
+    |score − threshold| sort, which reads clearly and suits small listings.
+    """
     if policy.name == ReviewPolicy.BORDERLINE:
         return (
-            items.filter(status__in=(ItemStatus.KEPT, ItemStatus.DROPPED))
+            Item.objects.filter(pk__in=_latest_scored(batch_id).values("item_id"))
             .annotate(score=_latest_verification("normalized_score"))
-            .filter(score__isnull=False)
             .annotate(distance=Abs(F("score") - Value(policy.threshold)))
             .order_by("distance", "id")
         )
+    items = Item.objects.filter(batch_id=batch_id)
     if policy.name == ReviewPolicy.AUDIT:
         cut = int(policy.sample_rate * _HASH_MODULUS)
         digest = hashlib.sha256(f"audit:{policy.seed}".encode()).digest()
@@ -117,13 +152,13 @@ def ordered_candidates(batch_id: int, policy: Policy) -> QuerySet[Item]:
     return items.filter(status__in=REVIEWABLE).order_by("id")
 
 
-def _open_to(reviewer: Any, now: Any) -> Q:
+def _open_to(reviewer: Any, now: Any, item: str = "pk") -> Q:
     """Not decided by this reviewer and not held by someone else's live claim."""
     held = Assignment.objects.filter(
-        item=OuterRef("pk"), completed_at__isnull=True, claimed_until__gt=now
+        item=OuterRef(item), completed_at__isnull=True, claimed_until__gt=now
     ).exclude(reviewer=reviewer)
     decided = Review.objects.filter(
-        item=OuterRef("pk"), reviewer=reviewer, undone_at__isnull=True
+        item=OuterRef(item), reviewer=reviewer, undone_at__isnull=True
     )
     return ~Exists(held) & ~Exists(decided)
 
@@ -150,33 +185,53 @@ def _resume_claim(reviewer: Any, now: Any, exclude: Collection[int]) -> int | No
     return item_id
 
 
+def _first_open(
+    reviewer: Any, batch_id: int, policy: Policy, now: Any, exclude: set[int]
+) -> int | None:
+    """The first candidate under the policy that is open to this reviewer."""
+    if policy.name != ReviewPolicy.BORDERLINE:
+        candidates = ordered_candidates(batch_id, policy).filter(
+            _open_to(reviewer, now)
+        )
+        return candidates.exclude(pk__in=exclude).values_list("pk", flat=True).first()
+    nearest = []
+    for side in borderline_sides(batch_id, policy.threshold):
+        found = (
+            side.filter(_open_to(reviewer, now, item="item_id"))
+            .exclude(item_id__in=exclude)
+            .values_list("normalized_score", "item_id")
+            .first()
+        )
+        if found is not None:
+            nearest.append((abs(found[0] - policy.threshold), found[1]))
+    return min(nearest)[1] if nearest else None
+
+
 def _claim_in_batch(
     reviewer: Any, batch: dict[str, Any], now: Any, exclude: set[int]
 ) -> int | None:
-    candidates = ordered_candidates(batch["id"], policy_for(batch["config"]))
-    candidates = candidates.filter(_open_to(reviewer, now)).exclude(pk__in=exclude)
-    for _attempt in range(5):
-        item = (
-            candidates.exclude(pk__in=exclude)
-            .select_for_update(skip_locked=True, of=("self",))
-            .only("pk")
-            .first()
-        )
-        if item is None:
+    policy = policy_for(batch["config"])
+    for _attempt in range(MAX_CLAIM_ATTEMPTS):
+        item_id = _first_open(reviewer, batch["id"], policy, now, exclude)
+        if item_id is None:
             return None
-        # The row lock is held now; a fresh statement sees any claim committed
+        exclude.add(item_id)
+        # Whoever holds the item row is claiming it right now: move on.
+        locked = Item.objects.select_for_update(skip_locked=True).filter(pk=item_id)
+        if not locked.values_list("pk", flat=True):
+            continue
+        # With the row lock held, a fresh statement sees every claim committed
         # before it, so a claim that raced the candidate query is caught here.
         taken = Assignment.objects.filter(
-            item=item, completed_at__isnull=True, claimed_until__gt=now
+            item_id=item_id, completed_at__isnull=True, claimed_until__gt=now
         ).exclude(reviewer=reviewer)
         if not taken.exists():
             Assignment.objects.update_or_create(
-                item=item,
+                item_id=item_id,
                 reviewer=reviewer,
                 defaults={"claimed_until": now + CLAIM_LEASE, "completed_at": None},
             )
-            return item.pk
-        exclude.add(item.pk)
+            return item_id
     return None
 
 

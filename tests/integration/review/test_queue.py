@@ -203,3 +203,16 @@ def test_concurrent_claims_never_hand_out_the_same_item(postgres):
     live = Assignment.objects.filter(claimed_until__gt=timezone.now())
     assert live.count() == len(items)
     assert live.values("item").distinct().count() == len(items)
+
+
+def test_claims_follow_the_listed_borderline_order(batch, reviewer_user):
+    batch = _set_policy(batch, queue.ReviewPolicy.BORDERLINE)
+    scores = [0.2, 0.9, 0.95, 0.966, 0.968, 0.99, 1.0, 0.5, 0.98]
+    for score in scores:
+        make_reviewable_item(batch, score=score)
+    item = make_reviewable_item(batch, score=0.1)
+    make_verification(item, score=0.9671, verifier_model="second-verifier")
+    listed = _sample(batch)
+    assert len(listed) == len(scores) + 1
+    assert listed[0] == item.pk  # scored by its latest verification
+    assert _drain(reviewer_user) == listed
