@@ -9,7 +9,7 @@ costliest queue order), then replays what the page does for each item:
   decide   POST /review/item/<id>/decide/  (accept, then renders the next card)
 
 and prints p50/p95 wall time per request (in-process Django test client, so
-no network) and the SQL queries per request.
+no network) and the SQL statements per request (BEGIN/COMMIT included).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medsyn_bench \\
         .venv/bin/python benchmarks/review_page.py --items 1000 100000
@@ -34,7 +34,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -119,6 +119,9 @@ def seed(n: int, batch: Batch, offset: int) -> None:
 
 
 def _timed(call) -> tuple[float, int, object]:
+    # Each request clears the query log at its start; clear it first so the
+    # captured slice starts at zero.
+    reset_queries()
     with CaptureQueriesContext(connection) as queries:
         start = time.perf_counter()
         response = call()

@@ -77,7 +77,7 @@
 
   // Seconds on the item go with every decision (the service stores them).
   document.addEventListener("submit", (event) => {
-    const seconds = ((performance.now() - shownAt) / 1000).toFixed(1);
+    const seconds = ((performance.now() - shownAt) / 1000).toFixed(3);
     event.target.querySelectorAll("[data-seconds]").forEach((input) => {
       input.value = seconds;
     });
