@@ -166,7 +166,11 @@ def figure_image(request: HttpRequest, pk: int) -> FileResponse:
     content_type = mimetypes.guess_type(figure.image.name)[0] if figure else None
     if figure is None or content_type not in IMAGE_TYPES:
         raise Http404("No such figure.")
-    response = FileResponse(figure.image.open("rb"), content_type=content_type)
+    try:
+        image = figure.image.open("rb")
+    except FileNotFoundError:
+        raise Http404("The figure's image file is missing.") from None
+    response = FileResponse(image, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, max-age=3600"
     return response

@@ -348,3 +348,11 @@ def test_previous_walks_back_beyond_the_recent_window(reviewer_user, batch):
     assert second.previous_item_id == items[0].pk
     newest = cards.card_for(item_id=items[-1].pk, reviewer=reviewer_user)
     assert newest.previous_item_id == items[-2].pk
+
+
+def test_a_missing_image_file_is_a_404_not_a_crash(reviewer_client, item):
+    _claim(reviewer_client)
+    figure = item.figures.get()
+    figure.image.storage.delete(figure.image.name)
+    url = reverse("review:figure_image", args=[figure.pk])
+    assert reviewer_client.get(url).status_code == 404
