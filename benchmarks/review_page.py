@@ -193,7 +193,7 @@ def main() -> None:
             seeded = n
             with connection.cursor() as cursor:
                 if connection.vendor == "postgresql":
-                    cursor.execute("ANALYZE")
+                    cursor.execute("VACUUM ANALYZE")  # as autovacuum would
             print(f"seeded {n} items in {time.perf_counter() - start:.1f} s")
             Review.objects.all().delete()
             Assignment.objects.all().delete()
