@@ -216,3 +216,23 @@ def test_claims_follow_the_listed_borderline_order(batch, reviewer_user):
     assert len(listed) == len(scores) + 1
     assert listed[0] == item.pk  # scored by its latest verification
     assert _drain(reviewer_user) == listed
+
+
+def test_progress_counts_todays_decisions_and_caps_open_items(
+    batch, reviewer_user, monkeypatch
+):
+    items = [make_reviewable_item(batch) for _ in range(4)]
+    services.decide(
+        item=items[0],
+        reviewer=reviewer_user,
+        decision=Decision.ACCEPT,
+        seconds_spent=1,
+        item_version=1,
+    )
+    progress = queue.progress_for(reviewer_user)
+    assert (progress.decided_today, progress.open_items) == (1, 3)
+    assert not progress.open_items_capped
+    monkeypatch.setattr(queue, "OPEN_ITEMS_CAP", 2)
+    capped = queue.progress_for(reviewer_user)
+    assert capped.open_items == 3
+    assert capped.open_items_capped
