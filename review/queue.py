@@ -294,10 +294,12 @@ def progress_for(reviewer: Any) -> Progress:
     OPEN_ITEMS_CAP + 1 index entries, so it costs the same at any queue size.
     """
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    # No ORDER BY: the models' default ordering would sort every open item.
     decided = Review.objects.filter(
         reviewer=reviewer, created_at__gte=start, undone_at__isnull=True
-    ).values("pk")
-    open_items = Item.objects.filter(status__in=REVIEWABLE).values("pk")
+    ).order_by()
+    open_items = Item.objects.filter(status__in=REVIEWABLE).order_by()
+    decided, open_items = decided.values("pk"), open_items.values("pk")
     decided_sql, decided_params = decided.query.sql_with_params()
     open_sql, open_params = open_items[: OPEN_ITEMS_CAP + 1].query.sql_with_params()
     with connection.cursor() as cursor:
