@@ -9,7 +9,7 @@ costliest queue order), then replays what the page does for each item:
   decide   POST /review/item/<id>/decide/  (accept, then renders the next card)
 
 and prints p50/p95 wall time per request (in-process Django test client, so
-no network) and the SQL statements per request (BEGIN/COMMIT included).
+no network) and the SQL queries per request (BEGIN/COMMIT not counted).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medsyn_bench \\
         .venv/bin/python benchmarks/review_page.py --items 1000 100000
@@ -127,7 +127,9 @@ def _timed(call) -> tuple[float, int, object]:
         response = call()
         elapsed = (time.perf_counter() - start) * 1000
     assert response.status_code == 200, response.status_code
-    return elapsed, len(queries), response
+    control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    sql = [q["sql"] for q in queries.captured_queries]
+    return elapsed, sum(1 for s in sql if not s.startswith(control)), response
 
 
 def measure(client: Client, rounds: int) -> dict[str, list[tuple[float, int]]]:
