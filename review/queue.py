@@ -83,16 +83,20 @@ def _latest_verification(field: str) -> Subquery:
     return Subquery(latest.values(field)[:1])
 
 
-def _latest_scored(batch_id: int) -> QuerySet[Verification]:
-    """Each verified item's latest scored verification, within one batch."""
+def _latest(batch_id: int) -> QuerySet[Verification]:
+    """Each item's latest verification, within one batch."""
     newer = Verification.objects.filter(
         item=OuterRef("item"), created_at__gt=OuterRef("created_at")
     )
-    return Verification.objects.filter(
-        item__batch_id=batch_id,
+    return Verification.objects.filter(item__batch_id=batch_id).filter(~Exists(newer))
+
+
+def _latest_scored(batch_id: int) -> QuerySet[Verification]:
+    """Latest scored verifications of items the verifier kept or dropped."""
+    return _latest(batch_id).filter(
         item__status__in=(ItemStatus.KEPT, ItemStatus.DROPPED),
         normalized_score__isnull=False,
-    ).filter(~Exists(newer))
+    )
 
 
 def borderline_sides(batch_id: int, threshold: float) -> tuple[QuerySet, QuerySet]:
@@ -141,12 +145,10 @@ def ordered_candidates(batch_id: int, policy: Policy) -> QuerySet[Item]:
             .order_by("sample_hash", "id")
         )
     if policy.name == ReviewPolicy.FAILED_GATES:
-        return (
-            items.filter(status=ItemStatus.DROPPED)
-            .annotate(gates=_latest_verification("essentials_passed"))
-            .filter(gates=False)
-            .order_by("id")
-        )
+        failed = _latest(batch_id).filter(essentials_passed=False)
+        return items.filter(
+            status=ItemStatus.DROPPED, pk__in=failed.values("item_id")
+        ).order_by("id")
     return items.filter(status__in=REVIEWABLE).order_by("id")
 
 

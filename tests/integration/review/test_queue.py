@@ -14,6 +14,7 @@ from review.models import Assignment, Decision
 from synthesis.models import ItemStatus
 from tests.fixtures.builders import (
     make_batch,
+    make_figure,
     make_item,
     make_reviewable_item,
     make_user,
@@ -236,3 +237,19 @@ def test_progress_counts_todays_decisions_and_caps_open_items(
     capped = queue.progress_for(reviewer_user)
     assert capped.open_items == 3
     assert capped.open_items_capped
+
+
+def test_failed_gates_judges_each_item_by_its_latest_verification(batch, reviewer_user):
+    batch = _set_policy(batch, queue.ReviewPolicy.FAILED_GATES)
+    recovered = make_item(batch, figures=[make_figure(color=(1, 1, 1))])
+    make_verification(recovered, score=0.5, failed_gates=("Diagnosis Leak",))
+    make_verification(recovered, score=0.5, verifier_model="second")  # passes gates
+    still_failing = make_item(batch, figures=[make_figure(color=(2, 2, 2))])
+    make_verification(still_failing, score=0.99, verifier_model="first")
+    make_verification(
+        still_failing,
+        score=0.4,
+        failed_gates=("Clinical Validity",),
+        verifier_model="b",
+    )
+    assert _drain(reviewer_user) == [still_failing.pk]
