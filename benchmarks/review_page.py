@@ -1,8 +1,8 @@
 """Server time and SQL queries of the review page at a given queue size.
 
 Creates a throwaway test database (PostgreSQL when DATABASE_URL points at it),
-seeds N items with figures and verifications under the borderline policy (the
-costliest queue order), then replays what the page does for each item:
+seeds N items with figures and verifications (borderline policy unless
+--policies says otherwise), then replays what the page does for each item:
 
   next     GET  /review/              (htmx; resumes the reviewer's claim)
   upcoming GET  /review/upcoming/     (claims the following item: the queue query)
@@ -59,6 +59,11 @@ from tests.fixtures.builders import (  # noqa: E402
 CHUNK = 5000
 
 
+def _kept(i: int, score: float) -> bool:
+    # Every 7th item fails an essential gate; the rest are kept on score.
+    return i % 7 != 0 and score >= 0.967
+
+
 def seed(n: int, batch: Batch, offset: int) -> None:
     """Bulk-insert n items (one figure each, 10 figures per paper) quickly."""
     rng_scores = [((i * 7919) % 1000) / 1000 for i in range(offset, offset + n)]
@@ -110,9 +115,9 @@ def seed(n: int, batch: Batch, offset: int) -> None:
                 verifier_model="bench-verifier",
                 rubric_version="v1",
                 criteria=rubric_criteria(),
-                essentials_passed=True,
+                essentials_passed=i % 7 != 0,
                 normalized_score=rng_scores[i - offset],
-                kept=rng_scores[i - offset] >= 0.967,
+                kept=_kept(i, rng_scores[i - offset]),
             )
             for i, item in zip(ids, items, strict=True)
         )
@@ -176,6 +181,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument(
+        "--policies", nargs="+", default=["borderline"], choices=queue.ReviewPolicy
+    )
     args = parser.parse_args()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -185,9 +193,6 @@ def main() -> None:
         client = Client(HTTP_HOST="localhost")
         client.force_login(reviewer)
         batch = Batch.objects.create(name="bench")
-        services.set_review_policy(
-            batch=batch, policy=queue.Policy(name=queue.ReviewPolicy.BORDERLINE)
-        )
         seeded = 0
         for n in sorted(args.items):
             start = time.perf_counter()
@@ -197,12 +202,19 @@ def main() -> None:
                 if connection.vendor == "postgresql":
                     cursor.execute("VACUUM ANALYZE")  # as autovacuum would
             print(f"seeded {n} items in {time.perf_counter() - start:.1f} s")
-            Review.objects.all().delete()
-            Assignment.objects.all().delete()
-            Item.objects.filter(status=ItemStatus.ACCEPTED).update(
-                status=ItemStatus.KEPT
-            )
-            report(n, measure(client, args.rounds))
+            for name in args.policies:
+                batch = services.set_review_policy(
+                    batch=batch, policy=queue.Policy(name=name)
+                )
+                Review.objects.all().delete()
+                Assignment.objects.all().delete()
+                accepted = Item.objects.filter(status=ItemStatus.ACCEPTED)
+                accepted.filter(verifications__kept=False).update(
+                    status=ItemStatus.DROPPED
+                )
+                accepted.update(status=ItemStatus.KEPT)
+                print(f"policy {name}")
+                report(n, measure(client, args.rounds))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
