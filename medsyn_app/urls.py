@@ -20,6 +20,7 @@ urlpatterns = [
     path("exports/", include("review.export_urls")),
     path("quality/", include("review.quality_urls")),
     path("synthesis/", include("synthesis.urls")),
+    path("review/", include("review.urls")),
 ]
 
 if settings.DEBUG:

@@ -53,6 +53,8 @@ class Review(models.Model):
     # An admin's settling decision on a disputed item; it overrides the others.
     is_adjudication = models.BooleanField(default=False)
     item_version = models.PositiveIntegerField(default=1)
+    # The item status this decision replaced, so undo can put it back.
+    status_before = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     undone_at = models.DateTimeField(null=True, blank=True)
 

@@ -311,6 +311,10 @@ class Verification(models.Model):
                 name="verification_kept_needs_pass",
             ),
         ]
+        # The review queue walks scores outwards from the keep threshold.
+        indexes = [
+            models.Index(fields=["normalized_score"], name="verification_score_idx")
+        ]
 
     def __str__(self) -> str:
         return f"Verification of item {self.item_id} by {self.verifier_model}"

@@ -1,0 +1,172 @@
+"""The review card: everything one screen shows about an item, read in a few queries.
+
+The template only displays what this selector computed (flags, highlighted
+mentions, rubric rows, diffs), so no rule lives in the template.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+
+from review import evidence, history
+from review.models import ItemRevision, Review
+from review.queue import policy_for
+from review.reasons import REASONS, ReasonGate
+from synthesis.models import (
+    ANSWER_LETTERS,
+    Document,
+    Figure,
+    Item,
+    ItemFigure,
+    Verification,
+)
+
+
+@dataclass(frozen=True)
+class FigureView:
+    figure: Figure
+    caption: list[evidence.Segment]
+    mentions: list[list[evidence.Segment]]
+
+
+@dataclass(frozen=True)
+class OptionView:
+    letter: str
+    text: str
+    is_key: bool
+
+
+@dataclass(frozen=True)
+class RevisionView:
+    revision: ItemRevision
+    diff: list[history.DiffLine]
+
+
+@dataclass
+class Card:
+    item: Item
+    figures: list[FigureView]
+    document: Document | None
+    options: list[OptionView]
+    verification: Verification | None
+    rubric: list[evidence.RubricRow]
+    threshold: float
+    flags: list[evidence.Flag]
+    revisions: list[RevisionView]
+    answer_changed: bool
+    own_review: Review | None
+    previous_item_id: int | None
+    reasons: tuple[ReasonGate, ...] = REASONS
+    gates_failed: int = field(default=0)
+
+    @property
+    def score(self) -> float | None:
+        return self.verification.normalized_score if self.verification else None
+
+
+def _figure_views(item: Item) -> list[FigureView]:
+    views = []
+    for link in item.item_figures.all():
+        figure = link.figure
+        views.append(
+            FigureView(
+                figure=figure,
+                caption=evidence.highlight(figure.caption, figure.label),
+                mentions=evidence.highlighted_mentions(figure.mentions, figure.label),
+            )
+        )
+    return views
+
+
+def revision_views(revisions: Any) -> list[RevisionView]:
+    return [RevisionView(r, history.diff(r.before, r.after)) for r in revisions]
+
+
+def revisions_since(item_id: int, version: int) -> list[RevisionView]:
+    """Edits made after `version`: the change a stale save did not see."""
+    newer = ItemRevision.objects.filter(item_id=item_id, version__gt=version)
+    return revision_views(newer.select_related("author").order_by("version"))
+
+
+def figures_of(item_id: int) -> list[Figure]:
+    return list(
+        Figure.objects.filter(item_links__item_id=item_id).order_by(
+            "item_links__position"
+        )
+    )
+
+
+RECENT_REVIEWS = 30
+
+
+def _own_and_previous(item_id: int, reviewer: Any) -> tuple[Review | None, int | None]:
+    """The reviewer's standing decision on this item and the item decided before it.
+
+    One query covers the usual case (recent work); walking back further than
+    RECENT_REVIEWS decisions costs two more.
+    """
+    standing = Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
+    ordered = standing.order_by("-created_at", "-id")
+    recent = list(ordered[:RECENT_REVIEWS])
+    index = next((i for i, r in enumerate(recent) if r.item_id == item_id), None)
+    if index is None and len(recent) == RECENT_REVIEWS:
+        own = ordered.filter(item_id=item_id).first()
+        if own is not None:
+            earlier = ordered.filter(created_at__lt=own.created_at).exclude(
+                item_id=item_id
+            )
+            return own, earlier.values_list("item_id", flat=True).first()
+    own = recent[index] if index is not None else None
+    after = recent[index + 1 :] if index is not None else recent
+    previous = next((r.item_id for r in after if r.item_id != item_id), None)
+    return own, previous
+
+
+def card_for(*, item_id: int, reviewer: Any) -> Card:
+    """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist)."""
+    item = (
+        Item.objects.select_related("batch")
+        .prefetch_related(
+            Prefetch(
+                "item_figures",
+                queryset=ItemFigure.objects.select_related("figure__document").order_by(
+                    "position"
+                ),
+            )
+        )
+        .get(pk=item_id)
+    )
+    verification = (
+        Verification.objects.filter(item_id=item.pk)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    revisions = list(
+        ItemRevision.objects.filter(item_id=item.pk)
+        .select_related("author")
+        .order_by("-version")
+    )
+    own_review, previous_item_id = _own_and_previous(item.pk, reviewer)
+    figures = _figure_views(item)
+    rubric = evidence.rubric_rows(verification.criteria if verification else [])
+    return Card(
+        item=item,
+        figures=figures,
+        document=figures[0].figure.document if figures else None,
+        options=[
+            OptionView(letter, str(item.options.get(letter, "")), letter == item.answer)
+            for letter in ANSWER_LETTERS
+        ],
+        verification=verification,
+        rubric=rubric,
+        threshold=policy_for(item.batch.config).threshold,
+        flags=evidence.item_flags(item.flags),
+        revisions=revision_views(revisions),
+        answer_changed=any(r.answer_changed for r in revisions),
+        own_review=own_review,
+        previous_item_id=previous_item_id,
+        gates_failed=sum(1 for row in rubric if row.kind == "gate" and not row.passed),
+    )

@@ -1,0 +1,192 @@
+"""The clinician review page: one template, htmx partials, thin views.
+
+Each view answers both ways: the item card partial for htmx requests, the full
+page otherwise, so every URL also works as a plain link.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Any
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
+
+from medsyn_app.roles import admin_required, reviewer_required
+from review import cards, queue, services
+from review.forms import DecisionForm, EditForm, PolicyForm
+from synthesis.models import Batch, Item
+
+PAGE = "review/review.html"
+IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _get_item_for_reviewer(request: HttpRequest, pk: int) -> Item:
+    try:
+        return queue.visible_items(request.user).get(pk=pk)
+    except Item.DoesNotExist:
+        raise Http404("No such item in your queue.") from None
+
+
+def _page(
+    request: HtmxHttpRequest,
+    item_id: int | None,
+    *,
+    partial: str = "item-card",
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    card = cards.card_for(item_id=item_id, reviewer=request.user) if item_id else None
+    context = {"card": card, "progress": queue.progress_for(request.user), **extra}
+    template = f"{PAGE}#{partial}" if request.htmx else PAGE
+    return render(request, template, context, status=status)
+
+
+def _conflict(
+    request: HtmxHttpRequest, error: services.StaleVersion, **extra: Any
+) -> HttpResponse:
+    """409 with the current item and the change the reviewer did not see."""
+    newer = cards.revisions_since(error.item.pk, error.submitted_version)
+    conflict = {"error": error, "revisions": newer, **extra}
+    return _page(request, error.item.pk, status=409, conflict=conflict)
+
+
+@require_GET
+@reviewer_required
+@vary_on_headers("HX-Request")
+def next_item(request: HtmxHttpRequest) -> HttpResponse:
+    """The reviewer's next item; `?after=<id>` moves past the current one (J)."""
+    after = request.GET.get("after", "")
+    exclude = [int(after)] if after.isdigit() else []
+    return _page(request, queue.claim_next(reviewer=request.user, exclude=exclude))
+
+
+@require_GET
+@reviewer_required
+@vary_on_headers("HX-Request")
+def item_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    return _page(request, _get_item_for_reviewer(request, pk).pk)
+
+
+@require_GET
+@reviewer_required
+def upcoming(request: HtmxHttpRequest) -> HttpResponse:
+    """Claim the item after `?after=<id>` and send its images for the browser cache."""
+    after = request.GET.get("after", "")
+    exclude = [int(after)] if after.isdigit() else []
+    item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
+    figures = cards.figures_of(item_id) if item_id else []
+    return render(request, f"{PAGE}#prefetch", {"prefetch_figures": figures})
+
+
+@require_POST
+@reviewer_required
+def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    item = _get_item_for_reviewer(request, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return _page(request, item.pk, status=422, form_errors=form.errors)
+    data = form.cleaned_data
+    try:
+        services.decide(
+            item=item,
+            reviewer=request.user,
+            decision=data["decision"],
+            reason_code=data["reason_code"] or "",
+            comment=data["comment"],
+            seconds_spent=data["seconds_spent"] or 0,
+            item_version=data["item_version"],
+        )
+    except services.StaleVersion as error:
+        return _conflict(request, error, decision=data["decision"])
+    except services.InvalidDecision as error:
+        return _page(request, item.pk, status=422, form_errors={"decision": [error]})
+    return _after_decision(request)
+
+
+@require_POST
+@reviewer_required
+def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    item = _get_item_for_reviewer(request, pk)
+    form = EditForm(request.POST)
+    if not form.is_valid():
+        return _page(request, item.pk, status=422, form_errors=form.errors)
+    data = form.cleaned_data
+    attempt = {"question": data["question"], "options": form.options()}
+    attempt["answer"] = data["answer"]
+    try:
+        services.edit_item(
+            item=item,
+            author=request.user,
+            item_version=data["item_version"],
+            seconds_spent=data["seconds_spent"] or 0,
+            **attempt,
+        )
+    except services.StaleVersion as error:
+        return _conflict(request, error, attempt=attempt)
+    except services.InvalidDecision as error:
+        edit_form = {"errors": error.errors, "values": attempt}
+        return _page(request, item.pk, status=422, edit_form=edit_form)
+    return _after_decision(request)
+
+
+def _after_decision(request: HtmxHttpRequest, **extra: Any) -> HttpResponse:
+    if not request.htmx:
+        return redirect("review:next")
+    item_id = queue.claim_next(reviewer=request.user)
+    return _page(request, item_id, partial="decided", **extra)
+
+
+@require_POST
+@reviewer_required
+def undo(request: HtmxHttpRequest) -> HttpResponse:
+    """Undo the latest decision and bring its item back on screen."""
+    try:
+        review = services.undo_last(reviewer=request.user)
+    except (services.NothingToUndo, services.StaleVersion) as error:
+        return _page(request, queue.claim_next(reviewer=request.user), notice=error)
+    if not request.htmx:
+        return redirect("review:item", pk=review.item_id)
+    return _page(request, review.item_id, partial="decided", notice="Decision undone.")
+
+
+@require_GET
+@reviewer_required
+def figure_image(request: HttpRequest, pk: int) -> FileResponse:
+    """Figure bytes for reviewers who may see an item that shows the figure."""
+    figure = queue.visible_figure(request.user, pk)
+    content_type = mimetypes.guess_type(figure.image.name)[0] if figure else None
+    if figure is None or content_type not in IMAGE_TYPES:
+        raise Http404("No such figure.")
+    try:
+        image = figure.image.open("rb")
+    except FileNotFoundError:
+        raise Http404("The figure's image file is missing.") from None
+    response = FileResponse(image, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@admin_required
+def batch_policy(request: HttpRequest, pk: int) -> HttpResponse:
+    """Admins choose how a batch's items are queued for review."""
+    batch = get_object_or_404(Batch, pk=pk)
+    current = queue.policy_for(batch.config)
+    form = PolicyForm(request.POST or None, initial=vars(current))
+    if request.method == "POST" and form.is_valid():
+        services.set_review_policy(
+            batch=batch, policy=queue.Policy(**form.cleaned_data)
+        )
+        messages.success(request, f"Review policy saved for “{batch.name}”.")
+        return redirect("review:batch_policy", pk=batch.pk)
+    context = {"batch": batch, "form": form, "policy": current}
+    return render(request, "review/policy.html", context)

@@ -1,0 +1,155 @@
+/* Review page: keyboard shortcuts, image viewer, time-on-item. No build step.
+ *
+ * Buttons and links carry data-key="<key>"; a key press clicks the matching
+ * element, so the keyboard and the mouse go through the same htmx requests.
+ */
+(function () {
+  "use strict";
+
+  let shownAt = performance.now();
+  let shownItem = null;
+
+  const card = () => document.getElementById("item-card");
+  const panels = () => document.querySelectorAll("#reject-panel, #edit-panel");
+  const isTyping = (el) =>
+    el && el.closest && el.closest("input, textarea, select, [contenteditable]");
+
+  function openPanel(id) {
+    panels().forEach((panel) => { panel.hidden = panel.id !== id; });
+    const panel = document.getElementById(id);
+    if (panel && id === "edit-panel") {
+      const question = panel.querySelector("textarea");
+      question.focus();
+      question.select();
+    }
+  }
+
+  function closePanels() {
+    panels().forEach((panel) => { panel.hidden = true; });
+  }
+
+  function clickKey(selector) {
+    const el = document.querySelector(selector);
+    if (!el || el.disabled) return false;
+    el.click();
+    return true;
+  }
+
+  function toggleHelp() {
+    const help = document.getElementById("help");
+    if (help.open) help.close(); else help.showModal();
+  }
+
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest("[data-toggle]");
+    if (toggle) {
+      const panel = document.getElementById(toggle.dataset.toggle);
+      if (panel && panel.hidden) openPanel(panel.id); else closePanels();
+    }
+    if (event.target.closest("[data-action=help]")) toggleHelp();
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      const form = event.target.closest && event.target.closest("form");
+      if (form) { event.preventDefault(); form.requestSubmit(); }
+      return;
+    }
+    if (event.key === "Escape") {
+      if (isTyping(event.target)) event.target.blur(); else closePanels();
+      return;
+    }
+    if (isTyping(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (document.getElementById("help").open && event.key !== "?") return;
+    const rejecting = !(document.getElementById("reject-panel") || {hidden: true}).hidden;
+    if (rejecting && /^[1-8]$/.test(event.key)) {
+      event.preventDefault();
+      clickKey(`[data-reason-key="${event.key}"]`);
+      return;
+    }
+    const key = event.key.toLowerCase();
+    if (key === "+" || key === "=") { zoomAll(1.25); return; }
+    if (key === "-") { zoomAll(0.8); return; }
+    if (key === "0") { viewers().forEach(fit); return; }
+    if (key === "?") { event.preventDefault(); toggleHelp(); return; }
+    if (/^[a-z]$/.test(key) && clickKey(`[data-key="${key}"]`)) event.preventDefault();
+  });
+
+  // Seconds on the item go with every decision (the service stores them).
+  document.addEventListener("submit", (event) => {
+    const seconds = ((performance.now() - shownAt) / 1000).toFixed(3);
+    event.target.querySelectorAll("[data-seconds]").forEach((input) => {
+      input.value = seconds;
+    });
+  }, true);
+
+  /* Image viewer: wheel or +/- to zoom, drag to pan, sliders for brightness
+   * and contrast, Fit (or 0) to fit the stage. State lives on the element. */
+  const viewers = () => document.querySelectorAll("[data-viewer]");
+
+  function apply(viewer) {
+    const s = viewer._view;
+    const img = viewer.querySelector("[data-viewer-image]");
+    img.style.transform = `translate(${s.x}px, ${s.y}px) scale(${s.scale})`;
+    img.style.filter = `brightness(${s.brightness}%) contrast(${s.contrast}%)`;
+  }
+
+  function fit(viewer) {
+    const s = viewer._view;
+    s.scale = 1; s.x = 0; s.y = 0;
+    apply(viewer);
+  }
+
+  function zoom(viewer, factor) {
+    const s = viewer._view;
+    s.scale = Math.min(20, Math.max(0.2, s.scale * factor));
+    apply(viewer);
+  }
+
+  function zoomAll(factor) { viewers().forEach((v) => zoom(v, factor)); }
+
+  function initViewer(viewer) {
+    if (viewer._view) return;
+    viewer._view = {scale: 1, x: 0, y: 0, brightness: 100, contrast: 100};
+    const stage = viewer.querySelector("[data-viewer-stage]");
+    viewer.addEventListener("click", (event) => {
+      const action = event.target.dataset && event.target.dataset.viewerAction;
+      if (action === "zoom-in") zoom(viewer, 1.25);
+      if (action === "zoom-out") zoom(viewer, 0.8);
+      if (action === "fit") fit(viewer);
+    });
+    viewer.addEventListener("input", (event) => {
+      const name = event.target.dataset.viewerFilter;
+      if (name) { viewer._view[name] = Number(event.target.value); apply(viewer); }
+    });
+    stage.addEventListener("wheel", (event) => {
+      event.preventDefault();
+      zoom(viewer, event.deltaY < 0 ? 1.1 : 0.9);
+    }, {passive: false});
+    let drag = null;
+    stage.addEventListener("pointerdown", (event) => {
+      drag = {x: event.clientX - viewer._view.x, y: event.clientY - viewer._view.y};
+      stage.setPointerCapture(event.pointerId);
+    });
+    stage.addEventListener("pointermove", (event) => {
+      if (!drag) return;
+      viewer._view.x = event.clientX - drag.x;
+      viewer._view.y = event.clientY - drag.y;
+      apply(viewer);
+    });
+    stage.addEventListener("pointerup", () => { drag = null; });
+  }
+
+  function onCard() {
+    viewers().forEach(initViewer);
+    const current = card();
+    const id = current && current.dataset.itemId;
+    if (id !== shownItem) { shownItem = id; shownAt = performance.now(); }
+    document.dispatchEvent(new CustomEvent("review:shown", {detail: {item: id}}));
+  }
+
+  document.addEventListener("DOMContentLoaded", onCard);
+  document.addEventListener("htmx:afterSettle", (event) => {
+    if (event.target && event.target.id === "item-card") onCard();
+  });
+})();

@@ -1,0 +1,156 @@
+"""A clinician works through the review queue in real Chromium, keyboard only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from review.models import Decision, ItemRevision, Review
+from synthesis.models import Item, ItemStatus
+from tests.fixtures.builders import (
+    OPTIONS,
+    PASSWORD,
+    make_batch,
+    make_figure,
+    make_item,
+    make_reviewable_item,
+    make_user,
+    make_verification,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _screenshot(page, name: str) -> None:
+    """Review-page screenshots are kept as CI artifacts."""
+    folder = Path(os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e"))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _card(page, item: Item):
+    return page.wait_for_selector(f'#item-card[data-item-id="{item.pk}"]')
+
+
+def test_a_review_session_with_the_keyboard_only(page, live_server, login):
+    make_user("bob", role="reviewer")
+    batch = make_batch("Keyboard batch")
+    items = [make_reviewable_item(batch) for _ in range(4)]
+    login("bob", PASSWORD)
+    page.goto(f"{live_server.url}/review/")
+    _card(page, items[0])
+    page.wait_for_selector(
+        '#item-card .prefetch img[src*="/review/figure/"]', state="attached"
+    )
+    _screenshot(page, "review-page")
+
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("Escape")
+
+    page.wait_for_timeout(300)  # the reviewer looks before deciding
+    page.keyboard.press("a")  # accept
+    _card(page, items[1])
+    page.keyboard.press("r")  # reject, then reason 4 (diagnosis leaked)
+    page.wait_for_selector("#reject-panel:not([hidden])")
+    page.keyboard.press("4")
+    _card(page, items[2])
+    page.keyboard.press("e")  # edit, save with Ctrl+Enter
+    page.wait_for_selector("#edit-panel:not([hidden])")
+    page.keyboard.type("Which abnormality is seen in the right lower lobe?")
+    page.keyboard.press("Control+Enter")
+    _card(page, items[3])
+    assert "1" in page.inner_text("#progress")
+
+    for item in items:
+        item.refresh_from_db()
+    assert items[0].status == ItemStatus.ACCEPTED
+    assert items[1].status == ItemStatus.REJECTED
+    assert Review.objects.get(item=items[1]).reason_code == "diagnosis_leaked"
+    assert items[2].status == ItemStatus.ACCEPTED
+    assert items[2].question == "Which abnormality is seen in the right lower lobe?"
+    assert items[2].version == 2
+    assert Review.objects.get(item=items[2]).decision == Decision.EDIT_ACCEPT
+    assert Review.objects.get(item=items[0]).seconds_spent >= 0.3
+
+    page.keyboard.press("u")  # undo the edit: the item comes back as it was
+    _card(page, items[2])
+    page.wait_for_selector("#notice")
+    items[2].refresh_from_db()
+    assert items[2].status == ItemStatus.KEPT
+    assert items[2].question != "Which abnormality is seen in the right lower lobe?"
+    assert items[2].version == 3
+    assert ItemRevision.objects.filter(item=items[2]).count() == 2
+    assert Review.objects.get(item=items[2]).undone_at is not None
+    assert "v3" in page.inner_text("#item-card .item-meta")
+
+    page.keyboard.press("k")  # previous: the rejected item, read back
+    _card(page, items[1])
+    assert "Answer not supported" not in page.inner_text("#own-review")
+    assert "Diagnosis leaked" in page.inner_text("#own-review")
+    _screenshot(page, "review-page-previous")
+
+
+def test_two_reviewers_saving_the_same_item_see_a_conflict(browser, live_server):
+    make_user("bob", role="reviewer")
+    make_user("alice", role="admin")
+    item = make_reviewable_item(make_batch("Conflict batch"))
+    pages = []
+    for username in ("bob", "alice"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        pages.append(page)
+    bob, alice = pages
+    bob.goto(f"{live_server.url}/review/")
+    _card(bob, item)
+    alice.goto(f"{live_server.url}/review/item/{item.pk}/")
+    _card(alice, item)
+
+    alice.keyboard.press("e")
+    alice.wait_for_selector("#edit-panel:not([hidden])")
+    alice.keyboard.type("Alice's stem")
+    alice.keyboard.press("Control+Enter")
+    alice.wait_for_selector("#queue-empty")
+
+    bob.keyboard.press("e")
+    bob.wait_for_selector("#edit-panel:not([hidden])")
+    bob.keyboard.type("Bob's stem")
+    bob.keyboard.press("Control+Enter")
+    conflict = bob.wait_for_selector("#conflict")
+    assert "Alice's stem" in conflict.inner_text()
+    assert "Bob's stem" in conflict.inner_text()
+    _screenshot(bob, "review-conflict")
+    item.refresh_from_db()
+    assert item.question == "Alice's stem"
+    assert item.version == 2
+    for page in pages:
+        page.context.close()
+
+
+def test_script_in_model_text_renders_as_text(page, live_server, login):
+    make_user("bob", role="reviewer")
+    payload = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
+    figure = make_figure(color=(9, 9, 9), caption=f"Caption {payload}")
+    item = make_item(
+        make_batch("XSS batch"),
+        figures=[figure],
+        question=f"Which finding? {payload}",
+        options={**OPTIONS, "C": payload},
+    )
+    make_verification(item)
+    login("bob", PASSWORD)
+    page.goto(f"{live_server.url}/review/")
+    _card(page, item)
+    assert payload in page.inner_text("#question")
+    assert payload in page.inner_text("#options")
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("#item-card img[src='x']").count() == 0
