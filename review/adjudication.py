@@ -23,6 +23,7 @@ ADJUDICATION_DECISIONS = (Decision.ACCEPT, Decision.REJECT, Decision.FLAG)
 # returns to the verifier's status (kept or dropped); dropped items reach the
 # rule only when audited, which is what makes the verifier's recall measurable.
 SETTLED_BY_RULE = {
+    ItemStatus.GENERATED,
     ItemStatus.KEPT,
     ItemStatus.DROPPED,
     ItemStatus.ACCEPTED,
@@ -38,19 +39,32 @@ class AdjudicationError(ValueError):
 
 def required_reviewers(item: Item) -> int:
     """The number of reviewers the overlap plan gave this item (at least one)."""
-    return max(item.assignments.count(), 1)
+    return max(item.assignments.filter(planned=True).count(), 1)
 
 
-@transaction.atomic
-def apply_consensus(*, item: Item) -> Item:
-    """Set the item's status from its current reviews by `consensus.final_status`."""
-    item = Item.objects.select_for_update().get(pk=item.pk)
+def apply_consensus(*, item: Item, locked: bool = False) -> Item:
+    """Set the item's status from its current reviews by `consensus.final_status`.
+
+    `locked` says the caller already holds the item's row lock in its own
+    transaction (as `review.services` does), so the row is not read again.
+    """
+    with transaction.atomic(savepoint=False):
+        if not locked:
+            item = Item.objects.select_for_update().get(pk=item.pk)
+        return _settle(item)
+
+
+def _settle(item: Item) -> Item:
     if item.status not in SETTLED_BY_RULE:
         return item
-    current = item.reviews.filter(undone_at__isnull=True).order_by("created_at")
-    adjudications = [r.decision for r in current if r.is_adjudication]
+    current = list(
+        item.reviews.filter(undone_at__isnull=True)
+        .order_by("created_at")
+        .values_list("decision", "is_adjudication")
+    )
+    adjudications = [decision for decision, adj in current if adj]
     status = consensus.final_status(
-        decisions=[r.decision for r in current if not r.is_adjudication],
+        decisions=[decision for decision, adj in current if not adj],
         required=required_reviewers(item),
         adjudication=adjudications[-1] if adjudications else None,
     )
@@ -62,8 +76,10 @@ def apply_consensus(*, item: Item) -> Item:
 
 
 def _verifier_status(item: Item) -> str:
-    latest = item.verifications.order_by("-pk").values_list("kept", flat=True)[:1]
-    return ItemStatus.KEPT if list(latest) == [True] else ItemStatus.DROPPED
+    latest = list(item.verifications.order_by("-pk").values_list("kept", flat=True)[:1])
+    if not latest:
+        return ItemStatus.GENERATED
+    return ItemStatus.KEPT if latest == [True] else ItemStatus.DROPPED
 
 
 @transaction.atomic

@@ -109,7 +109,11 @@ class ItemRevision(models.Model):
 
 
 class Assignment(models.Model):
-    """An item handed to a reviewer, with an expiring claim while they look at it."""
+    """An item handed to a reviewer, with an expiring claim while they look at it.
+
+    `planned` rows come from the batch's overlap plan: they decide who may review
+    the item and how many decisions it needs before it is settled.
+    """
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
     reviewer = models.ForeignKey(
@@ -118,6 +122,7 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    planned = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["created_at"]

@@ -168,7 +168,7 @@ def plan_assignments(*, batch: Batch, settings: OverlapSettings) -> Plan:
         rng.shuffle(candidates)
         candidates.sort(key=lambda u: load[u.pk])
         for user in candidates[: max(wanted - len(existing[item_id]), 0)]:
-            new.append(Assignment(item_id=item_id, reviewer=user))
+            new.append(Assignment(item_id=item_id, reviewer=user, planned=True))
             load[user.pk] += 1
     Assignment.objects.bulk_create(new, ignore_conflicts=True)
     return Plan(len(audited), len(overlap), len(new), fallbacks)

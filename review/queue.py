@@ -160,7 +160,10 @@ def _open_to(reviewer: Any, now: Any, item: str = "pk") -> Q:
     decided = Review.objects.filter(
         item=OuterRef(item), reviewer=reviewer, undone_at__isnull=True
     )
-    return ~Exists(held) & ~Exists(decided)
+    # An overlap plan names an item's reviewers; nobody else is handed it.
+    planned = Assignment.objects.filter(item=OuterRef(item), planned=True)
+    planned_mine = planned.filter(reviewer=reviewer)
+    return ~Exists(held) & ~Exists(decided) & (~Exists(planned) | Exists(planned_mine))
 
 
 def _resume_claim(reviewer: Any, now: Any, exclude: Collection[int]) -> int | None:

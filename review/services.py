@@ -1,10 +1,13 @@
 """Every write of the review app: decisions, edits, undo and queue policies.
 
-Item status follows the reviewer's decision: accept and edit-then-accept make
-it `accepted`, reject makes it `rejected`, flag makes it `flagged`, and skip
-leaves it as the verifier left it. Decisions are appended, never overwritten;
-undo stamps `Review.undone_at` and puts back the status (and, for an edit, the
-content) the decision replaced.
+Item status follows from the item's current reviews by the one consensus rule
+(`review.consensus`, applied by `adjudication.apply_consensus`): with a single
+reviewer, accept and edit-then-accept make it `accepted`, reject `rejected`,
+flag `flagged`, and skip leaves it as the verifier left it; with an overlap
+plan the item stays in review until its planned reviewers have all decided, and
+disagreement makes it `disputed`. Decisions are appended, never overwritten;
+undo stamps `Review.undone_at` (and reverts an edit's content) and the rule is
+applied again.
 
 Every call names the item version the reviewer saw. The item row is locked and
 the version compared first; a stale version raises `StaleVersion` and nothing
@@ -19,17 +22,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from review import history
+from review import adjudication, history
 from review.models import Assignment, Decision, ItemRevision, RejectReason, Review
 from review.queue import CLAIM_LEASE, Policy, ReviewPolicy
-from synthesis.models import ANSWER_LETTERS, Batch, Item, ItemStatus
-
-STATUS_AFTER = {
-    Decision.ACCEPT: ItemStatus.ACCEPTED,
-    Decision.EDIT_ACCEPT: ItemStatus.ACCEPTED,
-    Decision.REJECT: ItemStatus.REJECTED,
-    Decision.FLAG: ItemStatus.FLAGGED,
-}
+from synthesis.models import ANSWER_LETTERS, Batch, Item
 
 
 class ReviewError(Exception):
@@ -107,11 +103,8 @@ def decide(
             item_version=item_version,
             status_before=current.status,
         )
-        if decision in STATUS_AFTER:
-            Item.objects.filter(pk=current.pk, version=item_version).update(
-                status=STATUS_AFTER[decision], updated_at=review.created_at
-            )
         _complete_assignment(item=current, reviewer=reviewer, now=review.created_at)
+        adjudication.apply_consensus(item=current, locked=True)
     return review
 
 
@@ -172,10 +165,7 @@ def edit_item(
         )
         now = timezone.now()
         updated = Item.objects.filter(pk=current.pk, version=item_version).update(
-            **after,
-            version=F("version") + 1,
-            status=ItemStatus.ACCEPTED,
-            updated_at=now,
+            **after, version=F("version") + 1, updated_at=now
         )
         if updated != 1:  # pragma: no cover - the row lock makes this unreachable
             raise StaleVersion(item=current, submitted_version=item_version)
@@ -188,6 +178,7 @@ def edit_item(
             status_before=current.status,
         )
         _complete_assignment(item=current, reviewer=author, now=now)
+        adjudication.apply_consensus(item=current, locked=True)
     return review
 
 
@@ -233,12 +224,9 @@ def undo_last(*, reviewer: Any) -> Review:
         if review.decision == Decision.EDIT_ACCEPT:
             _revert_edit(review=review, item=item, reviewer=reviewer)
         now = timezone.now()
-        if STATUS_AFTER.get(review.decision) == item.status and review.status_before:
-            Item.objects.filter(pk=item.pk).update(
-                status=review.status_before, updated_at=now
-            )
         review.undone_at = now
         review.save(update_fields=["undone_at"])
+        adjudication.apply_consensus(item=item, locked=True)
         Assignment.objects.update_or_create(
             item=item,
             reviewer=reviewer,

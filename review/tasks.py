@@ -11,7 +11,6 @@ from review.export import service
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    queue="default",
     soft_time_limit=3600,
     time_limit=3700,
 )

@@ -23,7 +23,7 @@ def test_admin_settles_a_dispute_from_the_queue(
     dave = make_user("dave")
     item = add_kept_items(make_batch(name="E2E"), 1)[0]
     for user in (reviewer_user, dave):
-        Assignment.objects.create(item=item, reviewer=user)
+        Assignment.objects.create(item=item, reviewer=user, planned=True)
     add_review(item, reviewer_user, "accept")
     add_review(item, dave, "reject", reason_code="diagnosis_leaked")
 

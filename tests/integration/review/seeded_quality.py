@@ -58,7 +58,7 @@ def seed_overlap_batch(bob):
         items, plan, (10, 20, 60), strict=True
     ):
         for user in (bob, dave):
-            Assignment.objects.create(item=item, reviewer=user)
+            Assignment.objects.create(item=item, reviewer=user, planned=True)
         add_review(item, bob, bob_says, seconds=bob_s)
         reason = "factually_wrong" if dave_says == "reject" else ""
         add_review(item, dave, dave_says, reason_code=reason, seconds=30)

@@ -22,7 +22,7 @@ def dave(db):
 def double_item(reviewer_user, dave):
     item = add_kept_items(make_batch(), 1)[0]
     for user in (reviewer_user, dave):
-        Assignment.objects.create(item=item, reviewer=user)
+        Assignment.objects.create(item=item, reviewer=user, planned=True)
     return item
 
 
@@ -112,9 +112,22 @@ def test_an_audited_dropped_item_is_settled_and_returns_when_undone(reviewer_use
     assert adjudication.apply_consensus(item=item).status == ItemStatus.DROPPED
 
 
-def test_items_not_yet_verified_are_left_alone(reviewer_user):
+def test_an_unverified_item_is_settled_and_returns_to_generated_on_undo(
+    reviewer_user,
+):
+    from review import services
     from tests.fixtures.builders import make_item
 
     item = make_item(make_batch())
-    add_review(item, reviewer_user, "accept")
+    services.decide(
+        item=item,
+        reviewer=reviewer_user,
+        decision="accept",
+        seconds_spent=2,
+        item_version=1,
+    )
+    item.refresh_from_db()
+    assert item.status == ItemStatus.ACCEPTED
+    services.undo_last(reviewer=reviewer_user)
+    item.refresh_from_db()
     assert item.status == ItemStatus.GENERATED

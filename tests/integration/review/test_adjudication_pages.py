@@ -26,7 +26,7 @@ def disputed(reviewer_user):
     dave = make_user("dave")
     item = add_kept_items(make_batch(name="Chest CT"), 1)[0]
     for user in (reviewer_user, dave):
-        Assignment.objects.create(item=item, reviewer=user)
+        Assignment.objects.create(item=item, reviewer=user, planned=True)
     before = {"question": item.question, "options": dict(OPTIONS), "answer": "A"}
     after = {**before, "question": "Which <b>finding</b> is shown?", "answer": "B"}
     add_revision(item, reviewer_user, before=before, after=after)
