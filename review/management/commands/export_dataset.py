@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -14,12 +16,27 @@ def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+# The names training code and the issue use for the formats.
+_FORMAT_ALIASES = {"parquet": "hf"}
+
+
 class Command(BaseCommand):
     help = "Write a curated, leak-free dataset export under MEDIA_ROOT/exports/."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--name", required=True)
-        parser.add_argument("--formats", type=_csv, default=["hf", "jsonl"])
+        parser.add_argument("--name", default="Command-line export")
+        parser.add_argument(
+            "--formats",
+            "--format",
+            type=_csv,
+            default=["hf", "jsonl"],
+            help="hf (or parquet), jsonl, verl, sft; comma-separated",
+        )
+        parser.add_argument(
+            "--out",
+            help="also copy the finished export (data, manifest, card) to this "
+            "new or empty folder",
+        )
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--ratios", type=_csv, default=["0.8", "0.1", "0.1"])
         parser.add_argument("--batches", type=_csv, default=[])
@@ -35,9 +52,12 @@ class Command(BaseCommand):
         parser.add_argument("--exclude-contaminated", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        out = Path(options["out"]) if options["out"] else None
+        if out is not None and out.exists() and any(out.iterdir()):
+            raise CommandError(f"--out {out} is not empty; nothing was exported")
         try:
             settings: dict[str, Any] = {
-                "formats": options["formats"],
+                "formats": [_FORMAT_ALIASES.get(f, f) for f in options["formats"]],
                 "seed": options["seed"],
                 "ratios": [float(r) for r in options["ratios"]],
                 "batch_ids": [int(b) for b in options["batches"]],
@@ -66,6 +86,9 @@ class Command(BaseCommand):
         export = service.run_export(export_id=export.pk)
         if export.status != ExportStatus.DONE:
             raise CommandError(f"export {export.pk} failed: {export.error}")
+        if out is not None:
+            shutil.copytree(service.export_path(export), out, dirs_exist_ok=True)
+            self.stdout.write(f"copied to {out}")
         rows = export.manifest["counts"]["rows"]
         self.stdout.write(
             f"export {export.pk}: {export.item_count} items "

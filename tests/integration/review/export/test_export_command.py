@@ -32,3 +32,24 @@ def test_export_dataset_command_writes_an_export(corpus):
 def test_export_dataset_command_reports_bad_settings(db):
     with pytest.raises(CommandError, match="formats must be chosen"):
         call_command("export_dataset", "--name", "x", "--formats", "csv")
+
+
+def test_export_command_copies_the_dataset_to_out(corpus, tmp_path):
+    out_dir = tmp_path / "dataset"
+    call_command(
+        "export", "--format", "parquet", "--out", str(out_dir), stdout=io.StringIO()
+    )
+    export = Export.objects.get()
+    assert export.settings["formats"] == ["hf"]
+    manifest = (out_dir / "manifest.json").read_text()
+    for entry in export.manifest["files"]:
+        assert (out_dir / entry["path"]).is_file(), entry
+    assert "sha256" in manifest
+
+
+def test_export_command_refuses_a_non_empty_out_folder(corpus, tmp_path):
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("export", "--out", str(tmp_path), stdout=io.StringIO())
+    assert not Export.objects.exists()
+    assert (tmp_path / "keep.txt").read_text() == "mine"

@@ -12,7 +12,7 @@ and prints p50/p95 wall time per request (in-process Django test client, so
 no network) and the SQL queries per request (BEGIN/COMMIT not counted).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medsyn_bench \\
-        .venv/bin/python benchmarks/review_page.py --items 1000 100000
+        .venv/bin/python benchmarks/review.py --items 1000 100000
 """
 
 from __future__ import annotations
