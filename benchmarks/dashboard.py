@@ -41,6 +41,7 @@ from medsyn_app.roles import grant_role  # noqa: E402
 from review.dashboard import dashboard_figures  # noqa: E402
 from review.models import Review  # noqa: E402
 from synthesis.models import Batch, Item, Verification  # noqa: E402
+from synthesis.rubric import RUBRIC_V1  # noqa: E402
 
 REASONS = ["factually_wrong", "diagnosis_leaked", "weak_distractors", "other"]
 MODALITIES = ["CT", "MR", "X-Ray", "Microscopy", "Dermoscopy", "OCT"]
@@ -53,15 +54,7 @@ def seed(items: int, reviewed_share: float, overlap_share: float) -> None:
         for i in range(12)
     ]
     batches = [Batch.objects.create(name=f"Batch {b}") for b in range(4)]
-    gates = [
-        "Stem Self-contained",
-        "Vocabulary Constraint",
-        "Diagnosis Leak",
-        "Single Correct Option",
-        "Option Type Consistency",
-        "Clinical Validity",
-        "Image–Text Consistency",
-    ]
+    gates = [c.title for c in RUBRIC_V1.criteria if c.is_gate]
 
     def criteria(lost: str) -> list[dict]:
         rows = [(g, "Essential", 5) for g in gates] + [

@@ -29,19 +29,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Floor, Least
 
-from review.models import RejectReason, Review
+from review import reasons
+from review.models import Review
 from synthesis.models import Batch, ItemStatus, Verification
 
 FINE_BUCKETS = 100
-# A rejection reason names the rubric gate the clinician says the item fails.
+# A rejection reason names the rubric gate the clinician says the item fails
+# (one mapping, in review.reasons; "other" names none).
 GATE_OF_REASON: dict[str, str] = {
-    RejectReason.FACTUALLY_WRONG: "Clinical Validity",
-    RejectReason.NOT_SUPPORTED_BY_IMAGE: "Image–Text Consistency",
-    RejectReason.MULTIPLE_CORRECT: "Single Correct Option",
-    RejectReason.DIAGNOSIS_LEAKED: "Diagnosis Leak",
-    RejectReason.NOT_SELF_CONTAINED: "Stem Self-contained",
-    RejectReason.WEAK_DISTRACTORS: "Plausible Distractors",  # a bonus criterion
-    RejectReason.IMAGE_UNUSABLE: "Image–Text Consistency",
+    code: gate for code, gate in reasons.GATE_FOR_REASON.items() if gate
 }
 GATES: tuple[str, ...] = tuple(dict.fromkeys(GATE_OF_REASON.values()))
 

@@ -24,6 +24,7 @@ from synthesis.sources.records import (
     Record,
     Skipped,
     clean_text,
+    jsonl_rows,
     license_family,
 )
 from synthesis.vocabulary import canonical_anatomy, canonical_modality
@@ -61,21 +62,9 @@ def read(path: Path, *, limits: ImportLimits) -> Iterator[Record]:
 def _rows(manifest: Path) -> Iterator[tuple[int, dict[str, Any] | Skipped]]:
     with manifest.open(encoding="utf-8", newline="") as handle:
         if manifest.suffix.lower() == ".csv":
-            for number, row in enumerate(csv.DictReader(handle), start=2):
-                yield number, row
-            return
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("row is not a JSON object")
-            except ValueError as exc:
-                key = f"{manifest.name}:{number}"
-                yield number, Skipped(Reason.METADATA_INVALID, key, str(exc)[:200])
-                continue
-            yield number, row
+            yield from enumerate(csv.DictReader(handle), start=2)
+        else:
+            yield from jsonl_rows(handle, name=manifest.name, start=1)
 
 
 def _image_bytes(

@@ -8,8 +8,11 @@ importer turns records into rows.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class Reason:
@@ -139,3 +142,21 @@ def license_family(*, url: str = "", text: str = "") -> str:
 def clean_text(text: str | None) -> str:
     """Collapse whitespace (captions arrive with markup line breaks)."""
     return re.sub(r"\s+", " ", text or "").strip()
+
+
+def jsonl_rows(
+    lines: Iterable[str], *, name: str, start: int = 1
+) -> Iterator[tuple[int, dict[str, Any] | Skipped]]:
+    """The objects of a JSON Lines file, numbered; a bad line becomes a Skipped."""
+    for number, line in enumerate(lines, start=start):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("row is not a JSON object")
+        except ValueError as exc:
+            key = f"{name}:{number}"
+            yield number, Skipped(Reason.METADATA_INVALID, key, str(exc)[:200])
+            continue
+        yield number, row

@@ -26,6 +26,7 @@ from synthesis.sources.records import (
     Record,
     Skipped,
     clean_text,
+    jsonl_rows,
     license_family,
 )
 from synthesis.vocabulary import (
@@ -64,18 +65,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any] | Skipped]]:
                 number += 1
         return
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                if not isinstance(row, dict):
-                    raise ValueError("row is not a JSON object")
-            except ValueError as exc:
-                key = f"{path.name}:{number}"
-                yield number, Skipped(Reason.METADATA_INVALID, key, str(exc)[:200])
-                continue
-            yield number, row
+        yield from jsonl_rows(handle, name=path.name, start=0)
 
 
 def _item(
