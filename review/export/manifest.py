@@ -6,7 +6,6 @@ two exports of the same items with the same settings differ only there.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pyarrow
 
 from review.export import agreement, balance
+from review.export.checksums import sha256_file
 from review.export.config import ExportSettings
 from review.export.rows import ExportRow
 from review.export.selection import Candidate, Selection
@@ -23,16 +23,14 @@ from synthesis.models import Batch
 MANIFEST_NAME = "manifest.json"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def file_entries(
+    root: Path, known: dict[Path, str] | None = None
+) -> list[dict[str, Any]]:
+    """Every file under root except the manifest itself, in a fixed order.
 
-
-def file_entries(root: Path) -> list[dict[str, Any]]:
-    """Every file under root except the manifest itself, in a fixed order."""
+    `known` holds checksums taken while writing; other files are hashed here.
+    """
+    known = known or {}
     entries = []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
@@ -41,7 +39,7 @@ def file_entries(root: Path) -> list[dict[str, Any]]:
         entries.append(
             {
                 "path": relative,
-                "sha256": sha256_file(path),
+                "sha256": known.get(path) or sha256_file(path),
                 "bytes": path.stat().st_size,
             }
         )

@@ -18,6 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from review.export.checksums import HashingFile
+
 IMAGE_STRUCT = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 IMAGE_LIST = pa.list_(IMAGE_STRUCT)
 # Hugging Face features for a list of images: decoded to PIL by `datasets`.
@@ -83,12 +85,15 @@ class ParquetStream:
         self.row_group_size = row_group_size
         self.rows_per_shard = rows_per_shard
         self._writer: pq.ParquetWriter | None = None
+        self._sink: HashingFile | None = None
         self._split: str | None = None
         self._shard = 0
         self._rows_in_shard = 0
         self._buffer: dict[str, list[Any]] = {name: [] for name in schema.names}
         self._buffered = 0
         self.files: list[Path] = []
+        # SHA-256 of every finished file, taken while writing it.
+        self.checksums: dict[Path, str] = {}
         # Image bytes (PNG/JPEG) are already compressed: zstd only on the rest.
         self.compression = {
             column: "none" if column.endswith("bytes") else "zstd"
@@ -115,8 +120,9 @@ class ParquetStream:
         if self._writer is None:
             path = self.path_for(self._split or "", self._shard)
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._sink = HashingFile(path)
             self._writer = pq.ParquetWriter(
-                path,
+                self._sink,
                 self.schema,
                 compression=self.compression,
                 use_dictionary=self.dictionary_columns,
@@ -133,6 +139,10 @@ class ParquetStream:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._sink is not None:
+            self._sink.close()
+            self.checksums[self._sink.path] = self._sink.sha256
+            self._sink = None
         self._rows_in_shard = 0
 
     def close(self) -> None:

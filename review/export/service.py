@@ -178,8 +178,12 @@ def _prepare(s: ExportSettings) -> _Prepared:
     return _Prepared(s, chosen, candidates, report, letters, plan)
 
 
-def _write_rows(export: Export, root: Path, prepared: _Prepared) -> Tally:
-    """Stream every row, split by split in item order, into every format."""
+def _write_rows(
+    export: Export, root: Path, prepared: _Prepared
+) -> tuple[Tally, dict[Path, str]]:
+    """Stream every row, split by split in item order, into every format.
+
+    Returns the counts and the checksums the writers took while writing."""
     s = prepared.settings
     by_id = {c.item_id: c for c in prepared.candidates}
     tally = Tally()
@@ -198,15 +202,18 @@ def _write_rows(export: Export, root: Path, prepared: _Prepared) -> Tally:
             written += 1
             if written % PROGRESS_EVERY == 0:
                 Export.objects.filter(pk=export.pk).update(rows_written=written)
+    checksums: dict[Path, str] = {}
     for writer in writers:
         writer.close()
-    return tally
+        stream = getattr(writer, "stream", None)
+        checksums |= stream.checksums if stream else {}
+    return tally, checksums
 
 
 def _build(export: Export, root: Path) -> dict[str, Any]:
     prepared = _prepare(parse_settings(export.settings))
     Export.objects.filter(pk=export.pk).update(rows_total=len(prepared.candidates))
-    tally = _write_rows(export, root, prepared)
+    tally, checksums = _write_rows(export, root, prepared)
     s = prepared.settings
     manifest = describe(
         name=export.name,
@@ -226,7 +233,7 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
     (root / "README.md").write_text(
         card.build_card(manifest, attribution), encoding="utf-8", newline="\n"
     )
-    manifest["files"] = file_entries(root)
+    manifest["files"] = file_entries(root, checksums)
     manifest["created_at"] = timezone.now().isoformat()
     (root / MANIFEST_NAME).write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
