@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 SPLITS = ("train", "validation", "test")
+_SMALL_BLOCK = 16
 
 
 @dataclass(frozen=True)
@@ -123,17 +124,35 @@ def near_pairs(hashes: Sequence[int], threshold: int) -> Iterable[tuple[int, int
         sorted_keys = keys[order]
         starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
         ends = np.r_[starts[1:], len(order)]
-        for start, end in zip(starts, ends, strict=True):
-            if end - start < 2:
-                continue
+        shared = (ends - starts) >= 2
+        bounds = zip(starts[shared].tolist(), ends[shared].tolist(), strict=True)
+        for start, end in bounds:
             members = order[start:end]
-            block = values[members]
-            close = np.bitwise_count(block[:, None] ^ block[None, :]) <= threshold
-            for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
-                pair = (int(members[i]), int(members[j]))
+            for pair in _close_pairs(hashes, members, values, threshold):
                 if pair not in seen:
                     seen.add(pair)
                     yield pair
+
+
+def _close_pairs(
+    hashes: Sequence[int], members: np.ndarray, values: np.ndarray, threshold: int
+) -> Iterator[tuple[int, int]]:
+    """Pairs (row-major, i < j) of one block within `threshold` bits.
+
+    Most blocks hold two or three hashes, where plain integers beat the fixed
+    cost of numpy calls; large blocks are compared as a matrix.
+    """
+    if len(members) <= _SMALL_BLOCK:
+        ids = members.tolist()
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 :]:
+                if (hashes[a] ^ hashes[b]).bit_count() <= threshold:
+                    yield a, b
+        return
+    block = values[members]
+    close = np.bitwise_count(block[:, None] ^ block[None, :]) <= threshold
+    for i, j in zip(*np.nonzero(np.triu(close, k=1)), strict=True):
+        yield int(members[i]), int(members[j])
 
 
 def _components(units: Sequence[SplitUnit], phash_threshold: int) -> list[list[int]]:

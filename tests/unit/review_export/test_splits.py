@@ -6,6 +6,7 @@ import random
 from collections import Counter, defaultdict
 from itertools import combinations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -159,3 +160,18 @@ def test_near_pairs_matches_brute_force(values, threshold):
         if threshold > 0 and (values[i] ^ values[j]).bit_count() <= threshold
     }
     assert found == expected
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 4])
+def test_near_pairs_in_large_blocks_matches_brute_force(threshold):
+    # Single bits and pairs of bits share most bit ranges, so blocks hold far
+    # more hashes than the small-block path handles.
+    values = sorted({0} | {1 << k for k in range(64)} | {3 << k for k in range(63)})
+    found = {tuple(sorted(p)) for p in near_pairs(values, threshold)}
+    expected = {
+        (i, j)
+        for i, j in combinations(range(len(values)), 2)
+        if (values[i] ^ values[j]).bit_count() <= threshold
+    }
+    assert found == expected
+    assert len(found) > 100
