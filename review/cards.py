@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
-
 from review import evidence, history
 from review.models import ItemRevision, Review
-from review.queue import policy_for
+from review.queue import Progress, policy_for, progress_columns, progress_of
 from review.reasons import REASONS, ReasonGate
 from synthesis.models import (
     ANSWER_LETTERS,
@@ -59,6 +57,7 @@ class Card:
     answer_changed: bool
     own_review: Review | None
     previous_item_id: int | None
+    progress: Progress | None = None
     reasons: tuple[ReasonGate, ...] = REASONS
     gates_failed: int = field(default=0)
 
@@ -67,9 +66,9 @@ class Card:
         return self.verification.normalized_score if self.verification else None
 
 
-def _figure_views(item: Item) -> list[FigureView]:
+def _figure_views(links: list[ItemFigure]) -> list[FigureView]:
     views = []
-    for link in item.item_figures.all():
+    for link in links:
         figure = link.figure
         views.append(
             FigureView(
@@ -125,20 +124,24 @@ def _own_and_previous(item_id: int, reviewer: Any) -> tuple[Review | None, int |
     return own, previous
 
 
-def card_for(*, item_id: int, reviewer: Any) -> Card:
-    """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist)."""
-    item = (
-        Item.objects.select_related("batch")
-        .prefetch_related(
-            Prefetch(
-                "item_figures",
-                queryset=ItemFigure.objects.select_related("figure__document").order_by(
-                    "position"
-                ),
-            )
-        )
-        .get(pk=item_id)
+def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Card:
+    """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist).
+
+    `with_progress` reads the reviewer's progress counts in the item's query.
+    """
+    columns = progress_columns(reviewer) if with_progress else {}
+    # The item (with its batch) comes along with its figure links: one query.
+    links = list(
+        ItemFigure.objects.filter(item_id=item_id)
+        .select_related("item__batch", "figure__document")
+        .annotate(**columns)
+        .order_by("position")
     )
+    if links:
+        item, row = links[0].item, links[0]
+    else:
+        item = Item.objects.select_related("batch").annotate(**columns).get(pk=item_id)
+        row = item
     verification = (
         Verification.objects.filter(item_id=item.pk)
         .order_by("-created_at", "-id")
@@ -150,7 +153,7 @@ def card_for(*, item_id: int, reviewer: Any) -> Card:
         .order_by("-version")
     )
     own_review, previous_item_id = _own_and_previous(item.pk, reviewer)
-    figures = _figure_views(item)
+    figures = _figure_views(links)
     rubric = evidence.rubric_rows(verification.criteria if verification else [])
     return Card(
         item=item,
@@ -168,5 +171,6 @@ def card_for(*, item_id: int, reviewer: Any) -> Card:
         answer_changed=any(r.answer_changed for r in revisions),
         own_review=own_review,
         previous_item_id=previous_item_id,
+        progress=progress_of(row) if with_progress else None,
         gates_failed=sum(1 for row in rubric if row.kind == "gate" and not row.passed),
     )
