@@ -37,11 +37,6 @@ class AdjudicationError(ValueError):
     """An adjudication that cannot be recorded; the message says why."""
 
 
-def required_reviewers(item: Item) -> int:
-    """The number of reviewers the overlap plan gave this item (at least one)."""
-    return max(item.assignments.filter(planned=True).count(), 1)
-
-
 def apply_consensus(*, item: Item, locked: bool = False) -> Item:
     """Set the item's status from its current reviews by `consensus.final_status`.
 

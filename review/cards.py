@@ -138,10 +138,10 @@ def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Car
         .order_by("position")
     )
     if links:
-        item, row = links[0].item, links[0]
+        item, counted = links[0].item, links[0]
     else:
         item = Item.objects.select_related("batch").annotate(**columns).get(pk=item_id)
-        row = item
+        counted = item
     verification = (
         Verification.objects.filter(item_id=item.pk)
         .order_by("-created_at", "-id")
@@ -171,6 +171,6 @@ def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Car
         answer_changed=any(r.answer_changed for r in revisions),
         own_review=own_review,
         previous_item_id=previous_item_id,
-        progress=progress_of(row) if with_progress else None,
+        progress=progress_of(counted) if with_progress else None,
         gates_failed=sum(1 for row in rubric if row.kind == "gate" and not row.passed),
     )
