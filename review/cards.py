@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Exists, QuerySet
+
 from review import evidence, history
 from review.models import ItemRevision, Review
 from review.queue import Progress, policy_for, progress_columns, progress_of
@@ -101,17 +103,23 @@ def figures_of(item_id: int) -> list[Figure]:
 RECENT_REVIEWS = 30
 
 
-def _own_and_previous(item_id: int, reviewer: Any) -> tuple[Review | None, int | None]:
+def _standing(reviewer: Any) -> QuerySet[Review]:
+    return Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
+
+
+def _own_and_previous(
+    item_id: int, reviewer: Any, *, decided: bool
+) -> tuple[Review | None, int | None]:
     """The reviewer's standing decision on this item and the item decided before it.
 
-    One query covers the usual case (recent work); walking back further than
-    RECENT_REVIEWS decisions costs two more.
+    `decided` (read with the item) says whether there is a standing decision.
+    One query covers the usual case (a new item, or recent work); walking back
+    further than RECENT_REVIEWS decisions costs two more.
     """
-    standing = Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
-    ordered = standing.order_by("-created_at", "-id")
+    ordered = _standing(reviewer).order_by("-created_at", "-id")
     recent = list(ordered[:RECENT_REVIEWS])
     index = next((i for i, r in enumerate(recent) if r.item_id == item_id), None)
-    if index is None and len(recent) == RECENT_REVIEWS:
+    if decided and index is None and len(recent) == RECENT_REVIEWS:
         own = ordered.filter(item_id=item_id).first()
         if own is not None:
             earlier = ordered.filter(created_at__lt=own.created_at).exclude(
@@ -130,6 +138,7 @@ def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Car
     `with_progress` reads the reviewer's progress counts in the item's query.
     """
     columns = progress_columns(reviewer) if with_progress else {}
+    columns["decided"] = Exists(_standing(reviewer).filter(item_id=item_id))
     # The item (with its batch) comes along with its figure links: one query.
     links = list(
         ItemFigure.objects.filter(item_id=item_id)
@@ -152,7 +161,9 @@ def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Car
         .select_related("author")
         .order_by("-version")
     )
-    own_review, previous_item_id = _own_and_previous(item.pk, reviewer)
+    own_review, previous_item_id = _own_and_previous(
+        item.pk, reviewer, decided=counted.decided
+    )
     figures = _figure_views(links)
     rubric = evidence.rubric_rows(verification.criteria if verification else [])
     return Card(
