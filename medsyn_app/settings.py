@@ -123,6 +123,10 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
+AUTHENTICATION_BACKENDS = [
+    "medsyn_app.auth_backend.RoleBackend",  # role groups read with the user
+    "django.contrib.auth.backends.ModelBackend",  # sessions from before it
+]
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"

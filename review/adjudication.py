@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Subquery
 
 from medsyn_app.roles import is_admin
 from review import consensus
-from review.models import Decision, ItemRevision, RejectReason, Review
+from review.models import Assignment, Decision, ItemRevision, RejectReason, Review
 from synthesis.models import Item, ItemStatus
 
 ADJUDICATION_DECISIONS = (Decision.ACCEPT, Decision.REJECT, Decision.FLAG)
@@ -37,11 +37,6 @@ class AdjudicationError(ValueError):
     """An adjudication that cannot be recorded; the message says why."""
 
 
-def required_reviewers(item: Item) -> int:
-    """The number of reviewers the overlap plan gave this item (at least one)."""
-    return max(item.assignments.filter(planned=True).count(), 1)
-
-
 def apply_consensus(*, item: Item, locked: bool = False) -> Item:
     """Set the item's status from its current reviews by `consensus.final_status`.
 
@@ -57,15 +52,25 @@ def apply_consensus(*, item: Item, locked: bool = False) -> Item:
 def _settle(item: Item) -> Item:
     if item.status not in SETTLED_BY_RULE:
         return item
+    # One read: the current reviews, each row carrying the planned reviewer count.
+    # Without reviews there is nothing to count against, so the count is moot.
+    planned = (
+        Assignment.objects.filter(item=item, planned=True)
+        .order_by()
+        .values("item")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     current = list(
         item.reviews.filter(undone_at__isnull=True)
         .order_by("created_at")
-        .values_list("decision", "is_adjudication")
+        .values_list("decision", "is_adjudication", Subquery(planned))
     )
-    adjudications = [decision for decision, adj in current if adj]
+    adjudications = [decision for decision, adj, _ in current if adj]
+    required = max(current[0][2] or 0, 1) if current else 1
     status = consensus.final_status(
-        decisions=[decision for decision, adj in current if not adj],
-        required=required_reviewers(item),
+        decisions=[decision for decision, adj, _ in current if not adj],
+        required=required,
         adjudication=adjudications[-1] if adjudications else None,
     )
     status = status or _verifier_status(item)

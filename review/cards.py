@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Exists, QuerySet
 
 from review import evidence, history
 from review.models import ItemRevision, Review
-from review.queue import policy_for
+from review.queue import Progress, policy_for, progress_columns, progress_of
 from review.reasons import REASONS, ReasonGate
 from synthesis.models import (
     ANSWER_LETTERS,
@@ -59,6 +59,7 @@ class Card:
     answer_changed: bool
     own_review: Review | None
     previous_item_id: int | None
+    progress: Progress | None = None
     reasons: tuple[ReasonGate, ...] = REASONS
     gates_failed: int = field(default=0)
 
@@ -67,9 +68,9 @@ class Card:
         return self.verification.normalized_score if self.verification else None
 
 
-def _figure_views(item: Item) -> list[FigureView]:
+def _figure_views(links: list[ItemFigure]) -> list[FigureView]:
     views = []
-    for link in item.item_figures.all():
+    for link in links:
         figure = link.figure
         views.append(
             FigureView(
@@ -102,17 +103,23 @@ def figures_of(item_id: int) -> list[Figure]:
 RECENT_REVIEWS = 30
 
 
-def _own_and_previous(item_id: int, reviewer: Any) -> tuple[Review | None, int | None]:
+def _standing(reviewer: Any) -> QuerySet[Review]:
+    return Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
+
+
+def _own_and_previous(
+    item_id: int, reviewer: Any, *, decided: bool
+) -> tuple[Review | None, int | None]:
     """The reviewer's standing decision on this item and the item decided before it.
 
-    One query covers the usual case (recent work); walking back further than
-    RECENT_REVIEWS decisions costs two more.
+    `decided` (read with the item) says whether there is a standing decision.
+    One query covers the usual case (a new item, or recent work); walking back
+    further than RECENT_REVIEWS decisions costs two more.
     """
-    standing = Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
-    ordered = standing.order_by("-created_at", "-id")
+    ordered = _standing(reviewer).order_by("-created_at", "-id")
     recent = list(ordered[:RECENT_REVIEWS])
     index = next((i for i, r in enumerate(recent) if r.item_id == item_id), None)
-    if index is None and len(recent) == RECENT_REVIEWS:
+    if decided and index is None and len(recent) == RECENT_REVIEWS:
         own = ordered.filter(item_id=item_id).first()
         if own is not None:
             earlier = ordered.filter(created_at__lt=own.created_at).exclude(
@@ -125,20 +132,25 @@ def _own_and_previous(item_id: int, reviewer: Any) -> tuple[Review | None, int |
     return own, previous
 
 
-def card_for(*, item_id: int, reviewer: Any) -> Card:
-    """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist)."""
-    item = (
-        Item.objects.select_related("batch")
-        .prefetch_related(
-            Prefetch(
-                "item_figures",
-                queryset=ItemFigure.objects.select_related("figure__document").order_by(
-                    "position"
-                ),
-            )
-        )
-        .get(pk=item_id)
+def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Card:
+    """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist).
+
+    `with_progress` reads the reviewer's progress counts in the item's query.
+    """
+    columns = progress_columns(reviewer) if with_progress else {}
+    columns["decided"] = Exists(_standing(reviewer).filter(item_id=item_id))
+    # The item (with its batch) comes along with its figure links: one query.
+    links = list(
+        ItemFigure.objects.filter(item_id=item_id)
+        .select_related("item__batch", "figure__document")
+        .annotate(**columns)
+        .order_by("position")
     )
+    if links:
+        item, counted = links[0].item, links[0]
+    else:
+        item = Item.objects.select_related("batch").annotate(**columns).get(pk=item_id)
+        counted = item
     verification = (
         Verification.objects.filter(item_id=item.pk)
         .order_by("-created_at", "-id")
@@ -149,8 +161,10 @@ def card_for(*, item_id: int, reviewer: Any) -> Card:
         .select_related("author")
         .order_by("-version")
     )
-    own_review, previous_item_id = _own_and_previous(item.pk, reviewer)
-    figures = _figure_views(item)
+    own_review, previous_item_id = _own_and_previous(
+        item.pk, reviewer, decided=counted.decided
+    )
+    figures = _figure_views(links)
     rubric = evidence.rubric_rows(verification.criteria if verification else [])
     return Card(
         item=item,
@@ -168,5 +182,6 @@ def card_for(*, item_id: int, reviewer: Any) -> Card:
         answer_changed=any(r.answer_changed for r in revisions),
         own_review=own_review,
         previous_item_id=previous_item_id,
+        progress=progress_of(counted) if with_progress else None,
         gates_failed=sum(1 for row in rubric if row.kind == "gate" and not row.passed),
     )

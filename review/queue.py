@@ -27,6 +27,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, Mod
 from django.utils import timezone
 
@@ -245,10 +246,11 @@ def claim_next(*, reviewer: Any, exclude: Collection[int] = ()) -> int | None:
     prefetched next item, never hands out a different item.
     """
     now = timezone.now()
+    # Resuming reads (and at most renews) the reviewer's own claim: no lock needed.
+    item_id = _resume_claim(reviewer, now, exclude)
+    if item_id is not None:
+        return item_id
     with transaction.atomic():
-        item_id = _resume_claim(reviewer, now, exclude)
-        if item_id is not None:
-            return item_id
         has_work = Item.objects.filter(batch=OuterRef("pk"), status__in=REVIEWABLE)
         batches = (
             Batch.objects.filter(Exists(has_work))
@@ -292,11 +294,11 @@ class Progress:
         return self.open_items > OPEN_ITEMS_CAP
 
 
-def progress_for(reviewer: Any) -> Progress:
-    """Decisions this reviewer made today and (up to a cap) items awaiting review.
+def progress_columns(reviewer: Any) -> dict[str, RawSQL]:
+    """Both progress counts as columns, so a page's first query can carry them.
 
-    Both counts come back in one round trip; the open-items count reads at most
-    OPEN_ITEMS_CAP + 1 index entries, so it costs the same at any queue size.
+    The open-items count reads at most OPEN_ITEMS_CAP + 1 index entries, so it
+    costs the same at any queue size.
     """
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     # No ORDER BY: the models' default ordering would sort every open item.
@@ -304,14 +306,35 @@ def progress_for(reviewer: Any) -> Progress:
         reviewer=reviewer, created_at__gte=start, undone_at__isnull=True
     ).order_by()
     open_items = Item.objects.filter(status__in=REVIEWABLE).order_by()
-    decided, open_items = decided.values("pk"), open_items.values("pk")
-    decided_sql, decided_params = decided.query.sql_with_params()
-    open_sql, open_params = open_items[: OPEN_ITEMS_CAP + 1].query.sql_with_params()
+    decided_sql, decided_params = decided.values("pk").query.sql_with_params()
+    open_query = open_items.values("pk")[: OPEN_ITEMS_CAP + 1].query
+    open_sql, open_params = open_query.sql_with_params()
+    # Only ORM-compiled SQL goes in; every value stays a bound parameter.
+    return {
+        "progress_decided": RawSQL(  # noqa: S611
+            f"SELECT COUNT(*) FROM ({decided_sql}) AS decided",  # noqa: S608
+            decided_params,
+            output_field=models.IntegerField(),
+        ),
+        "progress_open": RawSQL(  # noqa: S611
+            f"SELECT COUNT(*) FROM ({open_sql}) AS open_items",  # noqa: S608
+            open_params,
+            output_field=models.IntegerField(),
+        ),
+    }
+
+
+def progress_of(row: Any) -> Progress:
+    """The Progress read by `progress_columns` on a model instance."""
+    return Progress(decided_today=row.progress_decided, open_items=row.progress_open)
+
+
+def progress_for(reviewer: Any) -> Progress:
+    """Decisions this reviewer made today and (up to a cap) items awaiting review."""
+    columns = progress_columns(reviewer)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT COUNT(*) FROM ({decided_sql}) AS decided),"  # noqa: S608
-            f" (SELECT COUNT(*) FROM ({open_sql}) AS open_items)",
-            (*decided_params, *open_params),
-        )
+        sql = ", ".join(f"({c.sql})" for c in columns.values())
+        params = [p for c in columns.values() for p in c.params]
+        cursor.execute(f"SELECT {sql}", params)  # noqa: S608
         decided_today, open_count = cursor.fetchone()
     return Progress(decided_today=decided_today, open_items=open_count)

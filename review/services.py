@@ -16,10 +16,11 @@ is written, so two reviewers can never silently overwrite each other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from review import adjudication, history
@@ -54,11 +55,29 @@ class StaleVersion(ReviewError):
         self.submitted_version = submitted_version
 
 
-def _lock(item: Item, item_version: int) -> Item:
-    current = Item.objects.select_for_update().get(pk=item.pk)
-    if current.version != item_version:
-        raise StaleVersion(item=current, submitted_version=item_version)
-    return current
+def _write_locked(
+    *,
+    item: Item | int,
+    item_version: int,
+    within: QuerySet[Item] | None,
+    write: Callable[[Item], Review],
+) -> Review:
+    """Run `write` on the item's locked row, if it is still at `item_version`.
+
+    `within` scopes the read (the review page passes the reviewer's visible
+    items), so the visibility check and the row lock are one query. A missing
+    item or a stale version is raised after the block, not inside it: nothing
+    was written, and a caller's own transaction stays usable without a savepoint.
+    """
+    pk = item if isinstance(item, int) else item.pk
+    with transaction.atomic(savepoint=False):
+        scope = within if within is not None else Item.objects.all()
+        current = scope.select_for_update().filter(pk=pk).first()
+        if current is not None and current.version == item_version:
+            return write(current)
+    if current is None:
+        raise Item.DoesNotExist(f"No item {pk} to change.")
+    raise StaleVersion(item=current, submitted_version=item_version)
 
 
 def _complete_assignment(*, item: Item, reviewer: Any, now: Any) -> None:
@@ -81,18 +100,19 @@ def _check_decision(decision: str, reason_code: str, seconds_spent: float) -> No
 
 def decide(
     *,
-    item: Item,
+    item: Item | int,
     reviewer: Any,
     decision: str,
     reason_code: str = "",
     comment: str = "",
     seconds_spent: float,
     item_version: int,
+    within: QuerySet[Item] | None = None,
 ) -> Review:
     """Record accept, reject, skip or flag on the version the reviewer saw."""
     _check_decision(decision, reason_code, seconds_spent)
-    with transaction.atomic():
-        current = _lock(item, item_version)
+
+    def write(current: Item) -> Review:
         review = Review.objects.create(
             item=current,
             reviewer=reviewer,
@@ -105,7 +125,11 @@ def decide(
         )
         _complete_assignment(item=current, reviewer=reviewer, now=review.created_at)
         adjudication.apply_consensus(item=current, locked=True)
-    return review
+        return review
+
+    return _write_locked(
+        item=item, item_version=item_version, within=within, write=write
+    )
 
 
 def validate_content(
@@ -137,13 +161,14 @@ def validate_content(
 
 def edit_item(
     *,
-    item: Item,
+    item: Item | int,
     author: Any,
     question: str,
     options: dict[str, Any],
     answer: str,
     item_version: int,
     seconds_spent: float = 0,
+    within: QuerySet[Item] | None = None,
 ) -> Review:
     """Save an edit as a new version (with its revision), then accept it.
 
@@ -151,8 +176,8 @@ def edit_item(
     it means the generator's key was wrong and the item deserves a second look.
     """
     after = validate_content(question=question, options=options, answer=answer)
-    with transaction.atomic():
-        current = _lock(item, item_version)
+
+    def write(current: Item) -> Review:
         before = history.snapshot(current)
         new_version = item_version + 1
         ItemRevision.objects.create(
@@ -179,7 +204,11 @@ def edit_item(
         )
         _complete_assignment(item=current, reviewer=author, now=now)
         adjudication.apply_consensus(item=current, locked=True)
-    return review
+        return review
+
+    return _write_locked(
+        item=item, item_version=item_version, within=within, write=write
+    )
 
 
 def _revert_edit(*, review: Review, item: Item, reviewer: Any) -> None:

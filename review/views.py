@@ -44,8 +44,12 @@ def _page(
     status: int = 200,
     **extra: Any,
 ) -> HttpResponse:
-    card = cards.card_for(item_id=item_id, reviewer=request.user) if item_id else None
-    context = {"card": card, "progress": queue.progress_for(request.user), **extra}
+    user = request.user
+    card = None
+    if item_id:
+        card = cards.card_for(item_id=item_id, reviewer=user, with_progress=True)
+    progress = card.progress if card else queue.progress_for(user)
+    context = {"card": card, "progress": progress, **extra}
     template = f"{PAGE}#{partial}" if request.htmx else PAGE
     return render(request, template, context, status=status)
 
@@ -90,14 +94,15 @@ def upcoming(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 @reviewer_required
 def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    item = _get_item_for_reviewer(request, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        return _page(request, item.pk, status=422, form_errors=form.errors)
+        item_id = _get_item_for_reviewer(request, pk).pk
+        return _page(request, item_id, status=422, form_errors=form.errors)
     data = form.cleaned_data
     try:
         services.decide(
-            item=item,
+            item=pk,
+            within=queue.visible_items(request.user),
             reviewer=request.user,
             decision=data["decision"],
             reason_code=data["reason_code"] or "",
@@ -105,36 +110,43 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
             seconds_spent=data["seconds_spent"] or 0,
             item_version=data["item_version"],
         )
+    except Item.DoesNotExist:
+        raise Http404("No such item in your queue.") from None
     except services.StaleVersion as error:
         return _conflict(request, error, decision=data["decision"])
     except services.InvalidDecision as error:
-        return _page(request, item.pk, status=422, form_errors={"decision": [error]})
+        item_id = _get_item_for_reviewer(request, pk).pk
+        return _page(request, item_id, status=422, form_errors={"decision": [error]})
     return _after_decision(request)
 
 
 @require_POST
 @reviewer_required
 def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
-    item = _get_item_for_reviewer(request, pk)
     form = EditForm(request.POST)
     if not form.is_valid():
-        return _page(request, item.pk, status=422, form_errors=form.errors)
+        item_id = _get_item_for_reviewer(request, pk).pk
+        return _page(request, item_id, status=422, form_errors=form.errors)
     data = form.cleaned_data
     attempt = {"question": data["question"], "options": form.options()}
     attempt["answer"] = data["answer"]
     try:
         services.edit_item(
-            item=item,
+            item=pk,
+            within=queue.visible_items(request.user),
             author=request.user,
             item_version=data["item_version"],
             seconds_spent=data["seconds_spent"] or 0,
             **attempt,
         )
+    except Item.DoesNotExist:
+        raise Http404("No such item in your queue.") from None
     except services.StaleVersion as error:
         return _conflict(request, error, attempt=attempt)
     except services.InvalidDecision as error:
         edit_form = {"errors": error.errors, "values": attempt}
-        return _page(request, item.pk, status=422, edit_form=edit_form)
+        item_id = _get_item_for_reviewer(request, pk).pk
+        return _page(request, item_id, status=422, edit_form=edit_form)
     return _after_decision(request)
 
 

@@ -326,8 +326,8 @@ def test_decide_query_count_is_constant_as_items_grow(
         make_reviewable_item(batch)
     with django_assert_num_queries(count):
         _post_decision(reviewer_client, items[1], decision="accept")
-    # Includes the consensus rule's two reads (current reviews, planned reviewers).
-    assert count <= 21
+    # Includes the consensus rule's one read (current reviews with planned reviewers).
+    assert count <= 12
 
 
 def test_previous_walks_back_beyond_the_recent_window(reviewer_user, batch):
@@ -357,3 +357,28 @@ def test_a_missing_image_file_is_a_404_not_a_crash(reviewer_client, item):
     figure.image.storage.delete(figure.image.name)
     url = reverse("review:figure_image", args=[figure.pk])
     assert reviewer_client.get(url).status_code == 404
+
+
+def test_card_queries_stay_constant_past_the_recent_window(
+    reviewer_user, batch, django_assert_num_queries, django_assert_max_num_queries
+):
+    from review import cards, services
+
+    fresh = make_reviewable_item(batch)
+    with django_assert_max_num_queries(100) as before:
+        cards.card_for(item_id=fresh.pk, reviewer=reviewer_user, with_progress=True)
+    count = len(before)
+    for item in [make_reviewable_item(batch) for _ in range(cards.RECENT_REVIEWS + 2)]:
+        services.decide(
+            item=item,
+            reviewer=reviewer_user,
+            decision="skip",
+            seconds_spent=1,
+            item_version=1,
+        )
+    with django_assert_num_queries(count):
+        card = cards.card_for(
+            item_id=fresh.pk, reviewer=reviewer_user, with_progress=True
+        )
+    assert card.own_review is None
+    assert card.progress.decided_today == cards.RECENT_REVIEWS + 2

@@ -1,0 +1,32 @@
+"""Sign-in backend that reads a user's role groups together with the user row.
+
+Every page asks for the role (the view guard, the navigation), so reading the
+groups with the user saves one query on every request. Groups are read fresh on
+each request, so a revoked role takes effect at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.db.models import Exists, OuterRef
+
+from medsyn_app.roles import ROLE_GROUPS
+
+
+class RoleBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        user_model = get_user_model()
+        member = user_model.groups.through.objects.filter(user_id=OuterRef("pk"))
+        held = {
+            f"_holds_{name}": Exists(member.filter(group__name=name))
+            for name in ROLE_GROUPS
+        }
+        user = user_model._default_manager.annotate(**held).filter(pk=user_id).first()
+        if user is None or not self.user_can_authenticate(user):
+            return None
+        # The per-user cache that `medsyn_app.roles` checks roles against.
+        user._medsyn_groups = {n for n in ROLE_GROUPS if getattr(user, f"_holds_{n}")}
+        return user
