@@ -4,7 +4,8 @@ Seeds items in a throwaway test database, serves the app from a live server
 thread, logs in as a reviewer and presses A (accept) N times. Each sample is
 measured inside the page: from the keydown to the first animation frame after
 the next item card has been swapped in (the `review:shown` event of
-static/js/review.js). Prints p50/p95/max.
+static/js/review.js). Prints p50/p95/max, how many cards came from the
+prefetched card (decided ahead, saved behind) and how many decisions were saved.
 
     .venv/bin/python benchmarks/review_keypress.py --decisions 100
 """
@@ -33,6 +34,7 @@ from django.contrib.staticfiles.handlers import StaticFilesHandler  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.testcases import LiveServerThread  # noqa: E402
 
+from review.models import Review  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, chromium_path  # noqa: E402
 from tests.fixtures.builders import (  # noqa: E402
     PASSWORD,
@@ -44,10 +46,14 @@ from tests.fixtures.builders import (  # noqa: E402
 MEASURE = """
 () => {
   window.__lat = [];
+  window.__ahead = 0;
   const start = () => { window.__t0 = performance.now(); };
   document.addEventListener("keydown", start, true);
-  document.addEventListener("review:shown", () => requestAnimationFrame(() =>
-    setTimeout(() => window.__lat.push(performance.now() - window.__t0), 0)));
+  document.addEventListener("review:shown", (event) => requestAnimationFrame(() =>
+    setTimeout(() => {
+      window.__lat.push(performance.now() - window.__t0);
+      window.__ahead += event.detail.ahead ? 1 : 0;
+    }, 0)));
 }
 """
 
@@ -55,6 +61,9 @@ MEASURE = """
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--decisions", type=int, default=100)
+    parser.add_argument(
+        "--read-ms", type=int, default=150, help="pause before each decision"
+    )
     args = parser.parse_args()
     settings.ALLOWED_HOSTS.append("127.0.0.1")
     old_name = connection.settings_dict["NAME"]
@@ -87,10 +96,16 @@ def main() -> None:
             page.wait_for_selector("#item-card[data-item-id]")
             page.evaluate(MEASURE)
             for n in range(args.decisions):
-                page.wait_for_timeout(150)  # a reviewer reads; prefetch lands
+                page.wait_for_timeout(args.read_ms)  # a reviewer reads
                 page.keyboard.press("a")
                 page.wait_for_function(f"window.__lat.length >= {n + 1}")
             samples = sorted(page.evaluate("window.__lat"))
+            ahead = page.evaluate("window.__ahead")
+            # Every decision must be saved, including those saved behind the card.
+            page.wait_for_function(
+                "document.querySelector('#progress strong').textContent"
+                f" === '{args.decisions}'"
+            )
             browser.close()
         p95 = samples[int(0.95 * (len(samples) - 1))]
         print(
@@ -98,6 +113,8 @@ def main() -> None:
             f"p50 {statistics.median(samples):.1f} ms  p95 {p95:.1f} ms  "
             f"max {samples[-1]:.1f} ms  ({connection.vendor})"
         )
+        saved = Review.objects.filter(reviewer__username="bench-reviewer").count()
+        print(f"{ahead} of {len(samples)} shown from the prefetch; {saved} saved")
     finally:
         if server is not None:
             server.terminate()

@@ -18,6 +18,8 @@ class DecisionForm(forms.Form):
     comment = forms.CharField(required=False, max_length=4000)
     seconds_spent = forms.FloatField(min_value=0, required=False)
     item_version = forms.IntegerField(min_value=1)
+    # The next item the browser already shows (decided ahead, saved behind).
+    shown = forms.IntegerField(min_value=1, required=False)
 
 
 class EditForm(forms.Form):

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import (
+    Case,
     Exists,
     F,
     OuterRef,
@@ -26,6 +27,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, Mod
@@ -167,7 +169,13 @@ def _open_to(reviewer: Any, now: Any, item: str = "pk") -> Q:
     return ~Exists(held) & ~Exists(decided) & (~Exists(planned) | Exists(planned_mine))
 
 
-def _resume_claim(reviewer: Any, now: Any, exclude: Collection[int]) -> int | None:
+def _resume_claim(
+    reviewer: Any, now: Any, exclude: Collection[int], prefer: int | None = None
+) -> int | None:
+    order: list[Any] = ["created_at", "id"]
+    if prefer is not None:
+        # The claim the browser already shows (a prefetched card) comes first.
+        order.insert(0, Case(When(item_id=prefer, then=Value(0)), default=Value(1)))
     mine = (
         Assignment.objects.filter(
             reviewer=reviewer,
@@ -176,7 +184,7 @@ def _resume_claim(reviewer: Any, now: Any, exclude: Collection[int]) -> int | No
             item__status__in=REVIEWABLE,
         )
         .exclude(item_id__in=exclude)
-        .order_by("created_at", "id")
+        .order_by(*order)
         .values_list("pk", "item_id", "claimed_until")
         .first()
     )
@@ -239,15 +247,18 @@ def _claim_in_batch(
     return None
 
 
-def claim_next(*, reviewer: Any, exclude: Collection[int] = ()) -> int | None:
+def claim_next(
+    *, reviewer: Any, exclude: Collection[int] = (), prefer: int | None = None
+) -> int | None:
     """Claim (or keep) the next item for `reviewer`; its id, or None when empty.
 
     The reviewer's own live claims come first, so reloading the page, or the
-    prefetched next item, never hands out a different item.
+    prefetched next item, never hands out a different item; `prefer` names the
+    claim to resume first (the card the browser is already showing).
     """
     now = timezone.now()
     # Resuming reads (and at most renews) the reviewer's own claim: no lock needed.
-    item_id = _resume_claim(reviewer, now, exclude)
+    item_id = _resume_claim(reviewer, now, exclude, prefer)
     if item_id is not None:
         return item_id
     with transaction.atomic():

@@ -83,12 +83,20 @@ def item_detail(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @reviewer_required
 def upcoming(request: HtmxHttpRequest) -> HttpResponse:
-    """Claim the item after `?after=<id>` and send its images for the browser cache."""
+    """Claim the item after `?after=<id>`; send its card, ready to show, and images.
+
+    The card waits in a `<template>` until the reviewer decides the current
+    item; review.js then shows it at once and saves the decision behind it.
+    """
     after = request.GET.get("after", "")
     exclude = [int(after)] if after.isdigit() else []
     item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
-    figures = cards.figures_of(item_id) if item_id else []
-    return render(request, f"{PAGE}#prefetch", {"prefetch_figures": figures})
+    card = cards.card_for(item_id=item_id, reviewer=request.user) if item_id else None
+    if card and exclude:
+        # Shown only once `after` is decided, so `after` is its previous item (K).
+        card.previous_item_id = exclude[0]
+    context = {"card": card, "after": after}
+    return render(request, f"{PAGE}#upcoming", context)
 
 
 @require_POST
@@ -117,7 +125,7 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except services.InvalidDecision as error:
         item_id = _get_item_for_reviewer(request, pk).pk
         return _page(request, item_id, status=422, form_errors={"decision": [error]})
-    return _after_decision(request)
+    return _after_decision(request, shown=data["shown"])
 
 
 @require_POST
@@ -150,11 +158,15 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     return _after_decision(request)
 
 
-def _after_decision(request: HtmxHttpRequest, **extra: Any) -> HttpResponse:
+def _after_decision(request: HtmxHttpRequest, shown: int | None = None) -> HttpResponse:
+    """The next card; only the progress when the browser already shows the next item."""
     if not request.htmx:
         return redirect("review:next")
-    item_id = queue.claim_next(reviewer=request.user)
-    return _page(request, item_id, partial="decided", **extra)
+    item_id = queue.claim_next(reviewer=request.user, prefer=shown)
+    if shown is not None and item_id == shown:
+        progress = queue.progress_for(request.user)
+        return render(request, f"{PAGE}#progress", {"progress": progress, "oob": True})
+    return _page(request, item_id, partial="decided")
 
 
 @require_POST

@@ -83,6 +83,98 @@
     });
   }, true);
 
+  /* Deciding ahead. The upcoming partial leaves the next item's card in a
+   * <template> inside the current card. With it there, a decision shows the
+   * next card at once and the decision is saved behind it. Saves run one at a
+   * time and every htmx request waits for them, so an undo never overtakes the
+   * decision it undoes. The server answers a save with the progress only, or
+   * with a card to show instead: the conflict panel (409), the form errors
+   * (422), or another item when the shown one is no longer the reviewer's. A
+   * save that fails puts the decided item back with a notice. */
+  let saving = Promise.resolve();
+  let pendingSaves = 0;
+
+  function upcomingCard(current) {
+    const ahead = current && current.querySelector("template[data-upcoming]");
+    if (!ahead || ahead.dataset.after !== current.dataset.itemId) return null;
+    const next = ahead.content.getElementById("item-card");
+    return next && next.dataset.itemId ? document.importNode(next, true) : null;
+  }
+
+  function show(element) {
+    const old = document.getElementById(element.id);
+    if (!old) return;
+    old.replaceWith(element);
+    htmx.process(element);
+    if (element.id === "item-card") onCard();
+  }
+
+  function showResponse(html) {
+    const parsed = document.createElement("template");
+    parsed.innerHTML = html;
+    parsed.content.querySelectorAll("#item-card, #progress").forEach((el) => {
+      el.removeAttribute("hx-swap-oob");
+      show(el);
+    });
+  }
+
+  function putBack(decided, message) {
+    decided.querySelectorAll("#notice").forEach((el) => el.remove());
+    const notice = document.createElement("p");
+    notice.className = "message error";
+    notice.id = "notice";
+    notice.setAttribute("role", "alert");
+    notice.textContent = message;
+    decided.prepend(notice);
+    show(decided);
+  }
+
+  async function save(url, body, decided) {
+    const item = decided.dataset.itemId;
+    try {
+      const response = await fetch(url, {
+        method: "POST", body, credentials: "same-origin",
+        headers: {"HX-Request": "true", "HX-Target": "item-card"},
+      });
+      if (response.ok || response.status === 409 || response.status === 422) {
+        showResponse(await response.text());
+      } else {
+        putBack(decided, `Item ${item}: your decision was not saved (HTTP ${response.status}). Decide again.`);
+      }
+    } catch (error) {
+      putBack(decided, `Item ${item}: your decision was not saved (the server did not answer). Decide again.`);
+    }
+  }
+
+  function decideAhead(form, submitter) {
+    const current = card();
+    const next = upcomingCard(current);
+    if (!next) return false;
+    const body = new FormData(form, submitter);
+    body.set("shown", next.dataset.itemId);
+    next.setAttribute("data-ahead", "");  // shown before its decision was saved
+    pendingSaves += 1;
+    saving = saving.then(() => save(form.action, body, current))
+      .finally(() => { pendingSaves -= 1; });
+    show(next);
+    return true;
+  }
+
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "decide-form" && form.id !== "reject-panel") return;
+    if (decideAhead(form, event.submitter)) {
+      event.preventDefault();
+      event.stopPropagation();  // htmx listens on the form: it never sees this one
+    }
+  }, true);
+
+  document.addEventListener("htmx:confirm", (event) => {
+    if (!pendingSaves) return;
+    event.preventDefault();
+    saving.then(() => event.detail.issueRequest(true));
+  });
+
   /* Image viewer: wheel or +/- to zoom, drag to pan, sliders for brightness
    * and contrast, Fit (or 0) to fit the stage. State lives on the element. */
   const viewers = () => document.querySelectorAll("[data-viewer]");
@@ -145,7 +237,8 @@
     const current = card();
     const id = current && current.dataset.itemId;
     if (id !== shownItem) { shownItem = id; shownAt = performance.now(); }
-    document.dispatchEvent(new CustomEvent("review:shown", {detail: {item: id}}));
+    const ahead = Boolean(current && current.hasAttribute("data-ahead"));
+    document.dispatchEvent(new CustomEvent("review:shown", {detail: {item: id, ahead}}));
   }
 
   document.addEventListener("DOMContentLoaded", onCard);

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from review.models import Decision, ItemRevision, Review
+from review.models import Assignment, Decision, ItemRevision, RejectReason, Review
 from synthesis.models import Item, ItemStatus
 from tests.fixtures.builders import (
     OPTIONS,
@@ -154,3 +154,97 @@ def test_script_in_model_text_renders_as_text(page, live_server, login):
     assert payload in page.inner_text("#options")
     assert page.evaluate("window.__xss") is None
     assert page.locator("#item-card img[src='x']").count() == 0
+
+
+def _ready_ahead(page, item: Item) -> None:
+    """The card after `item` has been prefetched: deciding shows it at once."""
+    page.wait_for_selector(
+        f'#item-card[data-item-id="{item.pk}"] template[data-upcoming]',
+        state="attached",
+    )
+
+
+def test_decisions_are_saved_behind_the_prefetched_card(page, live_server, login):
+    make_user("bob", role="reviewer")
+    batch = make_batch("Ahead batch")
+    items = [make_reviewable_item(batch) for _ in range(4)]
+    login("bob", PASSWORD)
+    page.goto(f"{live_server.url}/review/")
+    _card(page, items[0])
+    _ready_ahead(page, items[0])
+    page.keyboard.press("a")
+    # Shown from the prefetched card, before the save could have answered.
+    page.wait_for_selector(f'#item-card[data-item-id="{items[1].pk}"][data-ahead]')
+    _ready_ahead(page, items[1])
+    page.keyboard.press("r")
+    page.keyboard.press("2")  # answer not supported by the image
+    page.wait_for_selector(f'#item-card[data-item-id="{items[2].pk}"][data-ahead]')
+    page.keyboard.press("u")  # waits for the reject to be saved, then undoes it
+    _card(page, items[1])
+    page.wait_for_selector("#notice")
+    page.wait_for_function(
+        "document.querySelector('#progress strong').textContent === '1'"
+    )
+    assert Review.objects.get(item=items[0]).decision == Decision.ACCEPT
+    rejected = Review.objects.get(item=items[1])
+    assert rejected.reason_code == RejectReason.NOT_SUPPORTED_BY_IMAGE
+    assert rejected.undone_at is not None
+    items[0].refresh_from_db()
+    assert items[0].status == ItemStatus.ACCEPTED
+
+    page.keyboard.press("k")  # Previous goes to the item decided behind the card
+    _card(page, items[0])
+
+
+def test_a_stale_decision_behind_the_prefetched_card_shows_the_conflict(
+    page, live_server, login
+):
+    from review import services
+
+    bob = make_user("bob", role="reviewer")
+    alice = make_user("alice", role="admin")
+    batch = make_batch("Ahead conflict batch")
+    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
+    login("bob", PASSWORD)
+    page.goto(f"{live_server.url}/review/")
+    _card(page, first)
+    _ready_ahead(page, first)
+    services.edit_item(
+        item=first.pk,
+        author=alice,
+        item_version=first.version,
+        question="Alice's stem",
+        options=dict(OPTIONS),
+        answer=first.answer,
+    )
+    page.keyboard.press("a")
+    conflict = page.wait_for_selector(
+        f'#item-card[data-item-id="{first.pk}"] #conflict'
+    )
+    assert "Alice's stem" in conflict.inner_text()
+    assert not Review.objects.filter(item=first, reviewer=bob).exists()
+    assert Assignment.objects.filter(item=second, reviewer=bob).exists()
+
+
+def test_a_decision_that_cannot_be_saved_puts_the_item_back(page, live_server, login):
+    make_user("bob", role="reviewer")
+    batch = make_batch("Ahead failure batch")
+    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
+    login("bob", PASSWORD)
+    page.goto(f"{live_server.url}/review/")
+    _card(page, first)
+    _ready_ahead(page, first)
+    decide = f"**/review/item/{first.pk}/decide/"
+    page.route(decide, lambda route: route.abort("connectionrefused"))
+    page.keyboard.press("a")
+    notice = page.wait_for_selector(f'#item-card[data-item-id="{first.pk}"] #notice')
+    assert "was not saved" in notice.inner_text()
+    assert not Review.objects.filter(item=first).exists()
+
+    page.unroute(decide)
+    page.keyboard.press("a")  # decide again: now it is saved
+    _card(page, second)
+    page.wait_for_function(
+        "document.querySelector('#progress strong').textContent === '1'"
+    )
+    assert Review.objects.get(item=first).decision == Decision.ACCEPT

@@ -213,7 +213,7 @@ def test_previous_link_goes_to_the_last_decided_item(reviewer_client, batch):
     assert reverse("review:item", args=[first.pk]) in html
 
 
-def test_upcoming_claims_the_next_item_and_sends_its_images(
+def test_upcoming_claims_the_next_item_and_sends_its_card_and_images(
     reviewer_client, reviewer_user, batch
 ):
     first, second = make_reviewable_item(batch), make_reviewable_item(batch)
@@ -221,10 +221,87 @@ def test_upcoming_claims_the_next_item_and_sends_its_images(
     response = reviewer_client.get(
         reverse("review:upcoming"), {"after": first.pk}, **HTMX
     )
+    html = response.content.decode()
     image = reverse("review:figure_image", args=[second.figures.get().pk])
-    assert image in response.content.decode()
+    assert f'<template data-upcoming data-after="{first.pk}">' in html
+    assert f'data-item-id="{second.pk}"' in html
+    assert second.question in html
+    # Shown once `first` is decided: Previous (K) leads back to it.
+    assert f'hx-get="{reverse("review:item", args=[first.pk])}"' in html
+    assert f'<img src="{image}" alt="" loading="eager">' in html
     assert Assignment.objects.filter(item=second, reviewer=reviewer_user).exists()
     assert reviewer_client.get(image).status_code == 200
+
+
+def test_upcoming_with_an_empty_queue_sends_nothing(reviewer_client, batch):
+    only = make_reviewable_item(batch)
+    _claim(reviewer_client)
+    response = reviewer_client.get(
+        reverse("review:upcoming"), {"after": only.pk}, **HTMX
+    )
+    assert response.status_code == 200
+    assert response.content.decode().strip() == ""
+
+
+def test_a_decision_behind_a_shown_card_answers_with_the_progress_only(
+    reviewer_client, reviewer_user, batch
+):
+    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
+    _claim(reviewer_client)
+    reviewer_client.get(reverse("review:upcoming"), {"after": first.pk})
+    response = _post_decision(
+        reviewer_client, first, decision="accept", shown=second.pk
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="item-card"' not in html
+    assert '<div id="progress" class="progress" hx-swap-oob="true">' in html
+    assert "<strong>1</strong> decided today" in html
+    assert Review.objects.get(item=first, reviewer=reviewer_user).decision == "accept"
+
+
+def test_a_decision_behind_a_card_that_is_no_longer_yours_sends_the_next_card(
+    reviewer_client, reviewer_user, admin_user, batch
+):
+    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
+    third = make_reviewable_item(batch)
+    _claim(reviewer_client)
+    reviewer_client.get(reverse("review:upcoming"), {"after": first.pk})
+    # The prefetched claim ran out and another reviewer took the item.
+    Assignment.objects.filter(item=second).update(
+        reviewer=admin_user, claimed_until="2999-01-01T00:00:00Z"
+    )
+    response = _post_decision(reviewer_client, first, decision="skip", shown=second.pk)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-item-id="{third.pk}"' in html
+    assert 'hx-swap-oob="true"' in html
+
+
+def test_a_stale_decision_behind_a_shown_card_still_gets_the_conflict(
+    reviewer_client, reviewer_user, admin_user, batch
+):
+    from review import services
+
+    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
+    _claim(reviewer_client)
+    reviewer_client.get(reverse("review:upcoming"), {"after": first.pk})
+    services.edit_item(
+        item=first.pk,
+        author=admin_user,
+        item_version=first.version,
+        question="Changed by someone else",
+        options=dict(OPTIONS),
+        answer=first.answer,
+    )
+    response = _post_decision(
+        reviewer_client, first, decision="accept", shown=second.pk
+    )
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert f'data-item-id="{first.pk}"' in html
+    assert "Someone else changed this item" in html
+    assert not Review.objects.filter(item=first, reviewer=reviewer_user).exists()
 
 
 def test_figure_images_are_served_with_nosniff_to_whoever_may_see_them(
@@ -328,6 +405,16 @@ def test_decide_query_count_is_constant_as_items_grow(
         _post_decision(reviewer_client, items[1], decision="accept")
     # Includes the consensus rule's one read (current reviews with planned reviewers).
     assert count <= 12
+
+
+def test_a_decision_behind_a_shown_card_costs_fewer_queries(
+    reviewer_client, batch, django_assert_max_num_queries
+):
+    items = [make_reviewable_item(batch) for _ in range(3)]
+    _claim(reviewer_client)
+    reviewer_client.get(reverse("review:upcoming"), {"after": items[0].pk})
+    with django_assert_max_num_queries(9):  # 12 when the next card is sent
+        _post_decision(reviewer_client, items[0], decision="accept", shown=items[1].pk)
 
 
 def test_previous_walks_back_beyond_the_recent_window(reviewer_user, batch):
