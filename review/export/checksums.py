@@ -1,69 +1,98 @@
 """SHA-256 of export files, taken while they are written.
 
 Hashing half a gigabyte after the fact cost a quarter of an export's time.
-`HashingFile` hashes each block as it goes to disk instead, on a helper thread
-(hashlib releases the GIL), so the digest is ready when the file closes. At
-most one block waits to be hashed, so memory stays flat.
+`GrowingFileHash` hashes a file while another writer appends to it: after
+each write the writer calls `advance()`, and a helper thread reads the new
+bytes back (from the page cache) and hashes them; hashlib releases the GIL,
+so this runs beside the building of the next row group. The writer itself
+stays native (pyarrow writes straight to the path, with no Python call per
+block), and nothing is buffered in between, so memory stays flat.
 """
 
 from __future__ import annotations
 
 import hashlib
-from concurrent.futures import Future, ThreadPoolExecutor
+import os
+import threading
 from pathlib import Path
+
+BLOCK = 1 << 20
 
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
+        for block in iter(lambda: handle.read(BLOCK), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
-class HashingFile:
-    """A binary file for writing that knows its SHA-256 once closed."""
+class GrowingFileHash:
+    """SHA-256 of an append-only file, taken as it grows.
+
+    Only bytes below the size seen at the last `advance()` are hashed before
+    `writer_closed()`: those were written by calls that have returned, so they
+    are final. `finish()` waits for the digest, so the writer can go on to its
+    next file while the last one is still being hashed.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._handle = path.open("wb")
+        self._fd = os.open(path, os.O_RDONLY)
         self._digest = hashlib.sha256()
-        self._hasher = ThreadPoolExecutor(max_workers=1)
-        self._pending: Future | None = None
-        self.sha256 = ""
+        self._hashed = 0
+        self._target = 0
+        self._done = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
 
-    def _wait(self) -> None:
-        if self._pending is not None:
-            self._pending.result()
-            self._pending = None
+    def advance(self) -> None:
+        """The writer has written more: hash up to the file's current size."""
+        size = os.fstat(self._fd).st_size
+        with self._changed:
+            self._target = max(self._target, size)  # append-only
+            self._changed.notify()
 
-    def write(self, data: bytes) -> int:
-        block = bytes(data)  # a snapshot: the caller may reuse its buffer
-        written = self._handle.write(block)
-        self._wait()
-        self._pending = self._hasher.submit(self._digest.update, block)
-        return written
+    def writer_closed(self) -> None:
+        """The file is complete: hash the rest (without waiting for it)."""
+        self.advance()
+        with self._changed:
+            self._done = True
+            self._changed.notify()
 
-    def flush(self) -> None:
-        self._handle.flush()
+    def finish(self) -> str:
+        """Wait for the hash of the complete file and return it."""
+        if not self._done:
+            self.writer_closed()
+        self._thread.join()
+        size = os.fstat(self._fd).st_size
+        os.close(self._fd)
+        if self._error is not None:
+            raise self._error
+        if self._hashed != size:
+            raise OSError(f"{self.path} changed while it was hashed")
+        return self._digest.hexdigest()
 
-    def tell(self) -> int:
-        return self._handle.tell()
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._changed:
+                    self._changed.wait_for(
+                        lambda: self._done or self._target > self._hashed
+                    )
+                    target, done = self._target, self._done
+                self._hash_to(target)
+                if done:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
+            self._error = exc
 
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return self._handle.closed
-
-    def close(self) -> None:
-        if self._handle.closed:
-            return
-        self._wait()
-        self._hasher.shutdown()
-        self._handle.close()
-        self.sha256 = self._digest.hexdigest()
+    def _hash_to(self, target: int) -> None:
+        while self._hashed < target:
+            block = os.pread(self._fd, min(BLOCK, target - self._hashed), self._hashed)
+            if not block:
+                raise OSError(f"{self.path} changed while it was hashed")
+            self._digest.update(block)
+            self._hashed += len(block)

@@ -293,9 +293,9 @@ def check(
         return report
     for start in range(0, len(candidates), 256):
         chunk = candidates[start : start + 256]
-        loaded = load_images([c.item_id for c in chunk])
+        loaded = load_images(chunk)
         for candidate in chunk:
-            for blob, _ in loaded.get(candidate.item_id, []):
+            for blob in loaded[candidate.item_id]:
                 for eval_index, distance in index.image_matches(
                     blob.data, hamming=image_hamming
                 ):

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from review.export.checksums import HashingFile
+from review.export.checksums import GrowingFileHash
 
 IMAGE_STRUCT = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 IMAGE_LIST = pa.list_(IMAGE_STRUCT)
@@ -85,15 +85,16 @@ class ParquetStream:
         self.row_group_size = row_group_size
         self.rows_per_shard = rows_per_shard
         self._writer: pq.ParquetWriter | None = None
-        self._sink: HashingFile | None = None
+        self._hash: GrowingFileHash | None = None
         self._split: str | None = None
         self._shard = 0
         self._rows_in_shard = 0
         self._buffer: dict[str, list[Any]] = {name: [] for name in schema.names}
         self._buffered = 0
         self.files: list[Path] = []
-        # SHA-256 of every finished file, taken while writing it.
+        # SHA-256 of every file, taken while writing it; complete after close().
         self.checksums: dict[Path, str] = {}
+        self._finishing: list[GrowingFileHash] = []
         # Image bytes (PNG/JPEG) are already compressed: zstd only on the rest.
         self.compression = {
             column: "none" if column.endswith("bytes") else "zstd"
@@ -120,17 +121,18 @@ class ParquetStream:
         if self._writer is None:
             path = self.path_for(self._split or "", self._shard)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._sink = HashingFile(path)
             self._writer = pq.ParquetWriter(
-                self._sink,
+                path,
                 self.schema,
                 compression=self.compression,
                 use_dictionary=self.dictionary_columns,
                 write_statistics=False,
             )
+            self._hash = GrowingFileHash(path)
             self.files.append(path)
         table = pa.Table.from_pydict(self._buffer, schema=self.schema)
         self._writer.write_table(table, row_group_size=self.row_group_size)
+        self._hash.advance()
         self._buffer = {name: [] for name in self.schema.names}
         self._buffered = 0
 
@@ -139,11 +141,14 @@ class ParquetStream:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if self._sink is not None:
-            self._sink.close()
-            self.checksums[self._sink.path] = self._sink.sha256
-            self._sink = None
+        if self._hash is not None:
+            self._hash.writer_closed()  # hashed behind the next file's rows
+            self._finishing.append(self._hash)
+            self._hash = None
         self._rows_in_shard = 0
 
     def close(self) -> None:
         self._close_file()
+        for hashed in self._finishing:
+            self.checksums[hashed.path] = hashed.finish()
+        self._finishing = []

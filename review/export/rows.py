@@ -6,12 +6,11 @@ of image bytes whatever the size of the export.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from review.export.selection import Candidate
-from synthesis.models import Figure, ItemFigure
+from synthesis.models import Figure
 
 
 @dataclass(frozen=True)
@@ -40,23 +39,39 @@ class ExportRow:
         return self.candidate.item_id
 
 
-def load_images(item_ids: Sequence[int]) -> dict[int, list[tuple[ImageBlob, str]]]:
+def _reader() -> Callable[[str], bytes]:
+    """Read a stored image; straight from disk when the storage has paths.
+
+    Django's `Storage.open` wraps every file in a `File` object: for ten
+    thousand images that was half a second of an export's time.
+    """
     storage = Figure._meta.get_field("image").storage
-    links = (
-        ItemFigure.objects.filter(item_id__in=item_ids)
-        .order_by("item_id", "position")
-        .values_list(
-            "item_id", "figure__image", "figure__sha256", "figure__document__license"
-        )
-    )
-    loaded: dict[int, list[tuple[ImageBlob, str]]] = defaultdict(list)
-    for item_id, image_name, sha256, license_text in links:
-        with storage.open(image_name, "rb") as handle:
-            data = handle.read()
-        ext = image_name.rsplit(".", 1)[-1].lower() if "." in image_name else "png"
-        loaded[item_id].append(
-            (ImageBlob(sha256, f"{sha256}.{ext}", data), license_text)
-        )
+
+    def from_storage(name: str) -> bytes:
+        with storage.open(name, "rb") as handle:
+            return handle.read()
+
+    def from_disk(name: str) -> bytes:
+        with open(storage.path(name), "rb", buffering=0) as handle:
+            return handle.readall()
+
+    try:
+        storage.path("")
+    except NotImplementedError:
+        return from_storage
+    return from_disk
+
+
+def load_images(candidates: Sequence[Candidate]) -> dict[int, tuple[ImageBlob, ...]]:
+    """The image bytes of a chunk of candidates, by item id."""
+    read = _reader()
+    loaded: dict[int, tuple[ImageBlob, ...]] = {}
+    for c in candidates:
+        blobs = []
+        for sha256, name in zip(c.sha256s, c.image_names, strict=True):
+            ext = name.rsplit(".", 1)[-1].lower() if "." in name else "png"
+            blobs.append(ImageBlob(sha256, f"{sha256}.{ext}", read(name)))
+        loaded[c.item_id] = tuple(blobs)
     return loaded
 
 
@@ -71,18 +86,17 @@ def iter_rows(
     """Rows of one split in the given (deterministic) order."""
     for start in range(0, len(candidates), chunk_size):
         chunk = candidates[start : start + chunk_size]
-        loaded = load_images([c.item_id for c in chunk])
+        loaded = load_images(chunk)
         for candidate in chunk:
             options, answer = letters.get(
                 candidate.item_id, (candidate.options, candidate.answer)
             )
-            images = loaded.get(candidate.item_id, [])
             yield ExportRow(
                 split=split,
                 dataset_name=dataset_name,
                 candidate=candidate,
                 options=options,
                 answer_label=answer,
-                images=tuple(blob for blob, _ in images),
-                licenses=tuple(dict.fromkeys(text for _, text in images)),
+                images=loaded[candidate.item_id],
+                licenses=candidate.licenses,
             )

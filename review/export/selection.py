@@ -1,8 +1,8 @@
 """Which accepted items go into an export, and why the others do not.
 
-Reads only: item text, figure hashes and provenance, latest verifier score and
-reviewer agreement. Image bytes are read later, while writing, one chunk at a
-time.
+Reads only: item text, figure names, hashes and provenance, latest verifier
+score and reviewer agreement. Image bytes are read later, while writing, one
+chunk at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class Candidate:
     license_families: tuple[str, ...]
     sha256s: tuple[str, ...]
     phashes: tuple[str, ...]
+    # Storage names of the images, in position order, and their licence texts.
+    image_names: tuple[str, ...] = ()
+    licenses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ def _figures_by_item(batch_ids: tuple[int, ...]) -> dict[int, list[tuple]]:
         "figure__document__license_family",
         "figure__modality",
         "figure__anatomy",
+        "figure__image",
+        "figure__document__license",
     )
     figures: dict[int, list[tuple]] = defaultdict(list)
     for item_id, *rest in rows.iterator(chunk_size=5000):
@@ -126,6 +131,8 @@ def select(*, settings: ExportSettings) -> Selection:
             license_families=tuple(dict.fromkeys(f[3] for f in figs)),
             sha256s=tuple(f[0] for f in figs),
             phashes=tuple(f[1] for f in figs),
+            image_names=tuple(f[6] for f in figs),
+            licenses=tuple(dict.fromkeys(f[7] for f in figs)),
         )
         reason = _reason_to_drop(candidate, settings)
         if reason:

@@ -7,6 +7,7 @@ a failure never leaves a half-written export behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -189,19 +190,26 @@ def _write_rows(
     tally = Tally()
     writers = _writers(root, s)
     written = 0
-    for split in SPLITS:
-        for row in iter_rows(
-            split=split,
-            candidates=[by_id[i] for i in prepared.plan.item_ids(split)],
-            letters=prepared.letters,
-            dataset_name=s.dataset_name,
-        ):
-            for writer in writers:
-                writer.write(row)
-            tally.add(row)
-            written += 1
-            if written % PROGRESS_EVERY == 0:
-                Export.objects.filter(pk=export.pk).update(rows_written=written)
+    try:
+        for split in SPLITS:
+            for row in iter_rows(
+                split=split,
+                candidates=[by_id[i] for i in prepared.plan.item_ids(split)],
+                letters=prepared.letters,
+                dataset_name=s.dataset_name,
+            ):
+                for writer in writers:
+                    writer.write(row)
+                tally.add(row)
+                written += 1
+                if written % PROGRESS_EVERY == 0:
+                    Export.objects.filter(pk=export.pk).update(rows_written=written)
+    except BaseException:
+        # Leave no open file or hashing thread behind; the folder is removed.
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                writer.close()
+        raise
     checksums: dict[Path, str] = {}
     for writer in writers:
         writer.close()

@@ -1,35 +1,50 @@
-"""HashingFile: the digest taken while writing is the digest of the file."""
+"""GrowingFileHash: the digest taken while a file grows is the digest of the file."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from review.export.checksums import HashingFile, sha256_file
-
-
-def test_digest_matches_the_bytes_written(tmp_path):
-    blocks = [b"first block", bytearray(b"x" * 300_000), memoryview(b"tail")]
-    sink = HashingFile(tmp_path / "out.bin")
-    for block in blocks:
-        sink.write(block)
-    sink.close()
-    expected = hashlib.sha256(b"".join(bytes(b) for b in blocks)).hexdigest()
-    assert sink.sha256 == expected
-    assert sha256_file(tmp_path / "out.bin") == expected
-    assert (tmp_path / "out.bin").read_bytes() == b"".join(bytes(b) for b in blocks)
+from review.export.checksums import GrowingFileHash, sha256_file
 
 
-def test_parquet_through_the_sink_is_byte_identical_to_a_path(tmp_path):
+def test_digest_matches_the_bytes_appended(tmp_path):
+    path = tmp_path / "out.bin"
+    blocks = [b"first block", b"x" * 3_000_000, b"", b"tail"]
+    with path.open("wb", buffering=0) as handle:
+        hasher = GrowingFileHash(path)
+        for block in blocks:
+            handle.write(block)
+            hasher.advance()
+        handle.write(b"after the last advance")
+    digest = hasher.finish()
+    expected = hashlib.sha256(b"".join(blocks) + b"after the last advance").hexdigest()
+    assert digest == expected
+    assert sha256_file(path) == expected
+
+
+def test_parquet_hashed_while_written_matches_the_finished_file(tmp_path):
+    path = tmp_path / "hashed.parquet"
     table = pa.table({"blob": [bytes([i]) * 5000 for i in range(200)]})
-    with pq.ParquetWriter(tmp_path / "direct.parquet", table.schema) as writer:
-        writer.write_table(table, row_group_size=64)
-    sink = HashingFile(tmp_path / "hashed.parquet")
-    with pq.ParquetWriter(sink, table.schema) as writer:
-        writer.write_table(table, row_group_size=64)
-    sink.close()
-    direct = (tmp_path / "direct.parquet").read_bytes()
-    assert (tmp_path / "hashed.parquet").read_bytes() == direct
-    assert sink.sha256 == hashlib.sha256(direct).hexdigest()
+    writer = pq.ParquetWriter(path, table.schema)
+    hasher = GrowingFileHash(path)
+    for start in range(0, 200, 64):
+        writer.write_table(table.slice(start, 64))
+        hasher.advance()
+    writer.close()
+    assert hasher.finish() == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert pq.read_table(path).equals(table)
+
+
+def test_a_file_that_shrinks_under_the_hash_is_an_error(tmp_path):
+    path = tmp_path / "out.bin"
+    path.write_bytes(b"x" * 10_000)
+    hasher = GrowingFileHash(path)
+    hasher.advance()
+    os.truncate(path, 10)
+    with pytest.raises(OSError, match="changed while it was hashed"):
+        hasher.finish()
