@@ -40,6 +40,8 @@ class GrowingFileHash:
         self.path = path
         self._fd = os.open(path, os.O_RDONLY)
         self._digest = hashlib.sha256()
+        # One reused block: fresh megabyte allocations cost a page fault per page.
+        self._buffer = memoryview(bytearray(BLOCK))
         self._hashed = 0
         self._target = 0
         self._done = False
@@ -86,13 +88,15 @@ class GrowingFileHash:
                 self._hash_to(target)
                 if done:
                     return
-        except BaseException as exc:  # noqa: BLE001 - re-raised by finish()
+        except BaseException as exc:  # re-raised by finish()
             self._error = exc
 
     def _hash_to(self, target: int) -> None:
+        view = self._buffer
         while self._hashed < target:
-            block = os.pread(self._fd, min(BLOCK, target - self._hashed), self._hashed)
-            if not block:
+            want = min(BLOCK, target - self._hashed)
+            got = os.preadv(self._fd, [view[:want]], self._hashed)
+            if not got:
                 raise OSError(f"{self.path} changed while it was hashed")
-            self._digest.update(block)
-            self._hashed += len(block)
+            self._digest.update(view[:got])
+            self._hashed += got

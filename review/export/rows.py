@@ -6,8 +6,11 @@ of image bytes whatever the size of the export.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+from django.core.exceptions import SuspiciousFileOperation
 
 from review.export.selection import Candidate
 from synthesis.models import Figure
@@ -51,14 +54,18 @@ def _reader() -> Callable[[str], bytes]:
         with storage.open(name, "rb") as handle:
             return handle.read()
 
-    def from_disk(name: str) -> bytes:
-        with open(storage.path(name), "rb", buffering=0) as handle:
-            return handle.readall()
-
     try:
-        storage.path("")
+        root = storage.path("")
     except NotImplementedError:
         return from_storage
+
+    def from_disk(name: str) -> bytes:
+        # `storage.path`'s containment check, without its cost per file.
+        if name.startswith("/") or ".." in name.split("/"):
+            raise SuspiciousFileOperation(f"image name outside MEDIA_ROOT: {name}")
+        with open(os.path.join(root, name), "rb", buffering=0) as handle:
+            return handle.readall()
+
     return from_disk
 
 

@@ -215,8 +215,11 @@ def assign_splits(
         present.update(source_ids)
         item_ids = tuple(sorted(u.item_id for u in members))
         canonical = source_ids[0] if source_ids else f"item:{item_ids[0]}"
-        strata = Counter(u.stratum for u in members)
-        stratum = min(strata, key=lambda s: (-strata[s], s))
+        if len(members) == 1:  # most papers: skip the Counter
+            stratum = members[0].stratum
+        else:
+            strata = Counter(u.stratum for u in members)
+            stratum = min(strata, key=lambda s: (-strata[s], s))
         if frozen and frozen.intersection(source_ids):
             split = "test"
         else:
