@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -151,12 +152,24 @@ def test_failure_mid_export_leaves_no_output(admin_user, corpus):
     # written, then reading it fails.
     figure = corpus[-3].item_figures.get().figure
     Path(figure.image.path).unlink()
-    export = run(admin_user, formats=["hf", "jsonl"])
+    threads = threading.active_count()
+    # Small row groups: shards are open (and being hashed) when the read fails.
+    export = run(admin_user, formats=["hf", "jsonl"], row_group_size=2)
     assert export.status == "failed"
     assert "FileNotFoundError" in export.error
     exports_dir = Path(settings.MEDIA_ROOT) / "exports"
     assert list(exports_dir.iterdir()) == []
     assert export.output_dir == ""
+    assert threading.active_count() == threads  # no shard hasher left waiting
+
+
+def test_an_image_name_outside_media_root_fails_the_export(admin_user, corpus):
+    figure = corpus[0].item_figures.get().figure
+    type(figure).objects.filter(pk=figure.pk).update(image="../outside.png")
+    export = run(admin_user, formats=["hf"])
+    assert export.status == "failed"
+    assert "SuspiciousFileOperation: image name outside MEDIA_ROOT" in export.error
+    assert list((Path(settings.MEDIA_ROOT) / "exports").iterdir()) == []
 
 
 def test_running_twice_keeps_the_finished_export(admin_user, corpus):
