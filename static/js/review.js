@@ -134,6 +134,7 @@
     try {
       const response = await fetch(url, {
         method: "POST", body, credentials: "same-origin",
+        keepalive: true,  // a save still in flight survives leaving the page
         headers: {"HX-Request": "true", "HX-Target": "item-card"},
       });
       if (response.ok || response.status === 409 || response.status === 422) {
@@ -168,6 +169,11 @@
       event.stopPropagation();  // htmx listens on the form: it never sees this one
     }
   }, true);
+
+  // Leaving while a decision waits to be sent would lose it: ask first.
+  window.addEventListener("beforeunload", (event) => {
+    if (pendingSaves) event.preventDefault();
+  });
 
   document.addEventListener("htmx:confirm", (event) => {
     if (!pendingSaves) return;

@@ -248,3 +248,30 @@ def test_a_decision_that_cannot_be_saved_puts_the_item_back(page, live_server, l
         "document.querySelector('#progress strong').textContent === '1'"
     )
     assert Review.objects.get(item=first).decision == Decision.ACCEPT
+
+
+def test_leaving_while_a_decision_is_being_saved_asks_first(page, live_server, login):
+    make_user("bob", role="reviewer")
+    batch = make_batch("Ahead leave batch")
+    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
+    login("bob", PASSWORD)
+    page.goto(f"{live_server.url}/review/")
+    _card(page, first)
+    _ready_ahead(page, first)
+    held = []
+    page.route(f"**/review/item/{first.pk}/decide/", lambda route: held.append(route))
+    page.keyboard.press("a")
+    page.wait_for_selector(f'#item-card[data-item-id="{second.pk}"][data-ahead]')
+    page.wait_for_timeout(100)
+    assert held, "the save should be on its way"
+    dialogs = []
+    page.once("dialog", lambda dialog: (dialogs.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(300)
+    assert dialogs == ["beforeunload"]
+    assert not page.is_closed()  # the reviewer chose to stay
+    held[0].continue_()
+    page.wait_for_function(
+        "document.querySelector('#progress strong').textContent === '1'"
+    )
+    assert Review.objects.get(item=first).decision == Decision.ACCEPT
