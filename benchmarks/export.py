@@ -163,6 +163,20 @@ def child(var_dir: Path, mode: str, batches: int) -> dict:
     }
 
 
+def _finished(out: Path, n: int, start: float, cpu: float) -> dict:
+    """A yardstick run's figures; its output file is removed."""
+    seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
+    size = out.stat().st_size
+    out.unlink()
+    return {
+        "items": n,
+        "seconds": seconds,
+        "cpu": cpu,
+        "bytes": size,
+        "peak_rss_mb": _peak_mb(),
+    }
+
+
 def _direct(var_dir: Path, batch_ids: list[int]) -> dict:
     """The same rows as the HF export, written straight to parquet with pyarrow.
 
@@ -265,16 +279,7 @@ def _direct(var_dir: Path, batch_ids: list[int]) -> dict:
     if columns["question"]:
         writer.write_table(pa.Table.from_pydict(columns, schema=schema))
     writer.close()
-    seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
-    size = out.stat().st_size
-    out.unlink()
-    return {
-        "items": n,
-        "seconds": seconds,
-        "cpu": cpu,
-        "bytes": size,
-        "peak_rss_mb": _peak_mb(),
-    }
+    return _finished(out, n, start, cpu)
 
 
 def _direct_narrow(var_dir: Path, batch_ids: list[int]) -> dict:
@@ -332,16 +337,7 @@ def _direct_narrow(var_dir: Path, batch_ids: list[int]) -> dict:
                 buffer = []
         if buffer:
             w.write_table(pa.Table.from_pylist(buffer, schema=schema))
-    seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
-    size = out.stat().st_size
-    out.unlink()
-    return {
-        "items": n,
-        "seconds": seconds,
-        "cpu": cpu,
-        "bytes": size,
-        "peak_rss_mb": _peak_mb(),
-    }
+    return _finished(out, n, start, cpu)
 
 
 def main() -> None:

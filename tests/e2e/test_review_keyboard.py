@@ -164,14 +164,20 @@ def _ready_ahead(page, item: Item) -> None:
     )
 
 
-def test_decisions_are_saved_behind_the_prefetched_card(page, live_server, login):
+def _reviewing_ahead(page, live_server, login, *, items: int = 2) -> list[Item]:
+    """Bob on the review page, the first item shown and the next one prefetched."""
     make_user("bob", role="reviewer")
     batch = make_batch("Ahead batch")
-    items = [make_reviewable_item(batch) for _ in range(4)]
+    made = [make_reviewable_item(batch) for _ in range(items)]
     login("bob", PASSWORD)
     page.goto(f"{live_server.url}/review/")
-    _card(page, items[0])
-    _ready_ahead(page, items[0])
+    _card(page, made[0])
+    _ready_ahead(page, made[0])
+    return made
+
+
+def test_decisions_are_saved_behind_the_prefetched_card(page, live_server, login):
+    items = _reviewing_ahead(page, live_server, login, items=4)
     page.keyboard.press("a")
     # Shown from the prefetched card, before the save could have answered.
     page.wait_for_selector(f'#item-card[data-item-id="{items[1].pk}"][data-ahead]')
@@ -201,14 +207,8 @@ def test_a_stale_decision_behind_the_prefetched_card_shows_the_conflict(
 ):
     from review import services
 
-    bob = make_user("bob", role="reviewer")
+    first, second = _reviewing_ahead(page, live_server, login)
     alice = make_user("alice", role="admin")
-    batch = make_batch("Ahead conflict batch")
-    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
-    login("bob", PASSWORD)
-    page.goto(f"{live_server.url}/review/")
-    _card(page, first)
-    _ready_ahead(page, first)
     services.edit_item(
         item=first.pk,
         author=alice,
@@ -222,18 +222,12 @@ def test_a_stale_decision_behind_the_prefetched_card_shows_the_conflict(
         f'#item-card[data-item-id="{first.pk}"] #conflict'
     )
     assert "Alice's stem" in conflict.inner_text()
-    assert not Review.objects.filter(item=first, reviewer=bob).exists()
-    assert Assignment.objects.filter(item=second, reviewer=bob).exists()
+    assert not Review.objects.filter(item=first, reviewer__username="bob").exists()
+    assert Assignment.objects.filter(item=second, reviewer__username="bob").exists()
 
 
 def test_a_decision_that_cannot_be_saved_puts_the_item_back(page, live_server, login):
-    make_user("bob", role="reviewer")
-    batch = make_batch("Ahead failure batch")
-    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
-    login("bob", PASSWORD)
-    page.goto(f"{live_server.url}/review/")
-    _card(page, first)
-    _ready_ahead(page, first)
+    first, second = _reviewing_ahead(page, live_server, login)
     decide = f"**/review/item/{first.pk}/decide/"
     page.route(decide, lambda route: route.abort("connectionrefused"))
     page.keyboard.press("a")
@@ -251,13 +245,7 @@ def test_a_decision_that_cannot_be_saved_puts_the_item_back(page, live_server, l
 
 
 def test_leaving_while_a_decision_is_being_saved_asks_first(page, live_server, login):
-    make_user("bob", role="reviewer")
-    batch = make_batch("Ahead leave batch")
-    first, second = make_reviewable_item(batch), make_reviewable_item(batch)
-    login("bob", PASSWORD)
-    page.goto(f"{live_server.url}/review/")
-    _card(page, first)
-    _ready_ahead(page, first)
+    first, second = _reviewing_ahead(page, live_server, login)
     held = []
     page.route(f"**/review/item/{first.pk}/decide/", lambda route: held.append(route))
     page.keyboard.press("a")
