@@ -92,14 +92,6 @@ def revisions_since(item_id: int, version: int) -> list[RevisionView]:
     return revision_views(newer.select_related("author").order_by("version"))
 
 
-def figures_of(item_id: int) -> list[Figure]:
-    return list(
-        Figure.objects.filter(item_links__item_id=item_id).order_by(
-            "item_links__position"
-        )
-    )
-
-
 RECENT_REVIEWS = 30
 
 
