@@ -77,10 +77,12 @@ def _figures_by_item(batch_ids: tuple[int, ...]) -> dict[int, list[tuple]]:
     return figures
 
 
-def _reason_to_drop(c: Candidate, settings: ExportSettings) -> str | None:
+def _reason_to_drop(
+    c: Candidate, settings: ExportSettings, families: frozenset[str]
+) -> str | None:
     if not c.sha256s:
         return "no_image"
-    if any(f not in settings.allowed_license_families for f in c.license_families):
+    if not families.issuperset(c.license_families):
         return "license_family"
     if settings.modalities and c.modality not in settings.modalities:
         return "modality"
@@ -110,6 +112,8 @@ def select(*, settings: ExportSettings) -> Selection:
     kept_agreements = []
     fields = ("id", "batch_id", "version", "question", "options", "answer")
     fields += ("modality", "anatomy", "question_type", "score")
+    # A property that builds a tuple: read once, not once per item.
+    families = frozenset(settings.allowed_license_families)
     for row in items.values(*fields).iterator(chunk_size=2000):
         figs = figures.get(row["id"], [])
         agreed = agreements.get(row["id"])
@@ -134,7 +138,7 @@ def select(*, settings: ExportSettings) -> Selection:
             image_names=tuple(f[6] for f in figs),
             licenses=tuple(dict.fromkeys(f[7] for f in figs)),
         )
-        reason = _reason_to_drop(candidate, settings)
+        reason = _reason_to_drop(candidate, settings, families)
         if reason:
             excluded[reason] += 1
             continue

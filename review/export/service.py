@@ -250,6 +250,13 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
 
 
 def export_path(export: Export) -> Path:
+    """The folder of a finished export.
+
+    An unfinished one has no folder, and MEDIA_ROOT itself must never be
+    handed out as one: callers copy or delete what this returns.
+    """
+    if not export.output_dir:
+        raise ExportError(f"export {export.pk} has no files ({export.status})")
     return Path(django_settings.MEDIA_ROOT) / export.output_dir
 
 

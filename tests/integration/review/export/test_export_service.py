@@ -161,6 +161,10 @@ def test_failure_mid_export_leaves_no_output(admin_user, corpus):
     assert list(exports_dir.iterdir()) == []
     assert export.output_dir == ""
     assert threading.active_count() == threads  # no shard hasher left waiting
+    # A failed export has no folder: never MEDIA_ROOT, which callers would
+    # copy or delete.
+    with pytest.raises(service.ExportError, match="has no files"):
+        service.export_path(export)
 
 
 def test_an_image_name_outside_media_root_fails_the_export(admin_user, corpus):
