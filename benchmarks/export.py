@@ -9,12 +9,17 @@ ParquetWriter in 256-row groups). `pyarrow-5` is the earlier, narrower
 yardstick (images, question, options, answer, index only), kept for
 comparison. The last lines print the HF export's time over each yardstick.
 
-Each child starts after `os.sync()`, so no run pays for writing back the
-previous run's half gigabyte. `cpu s` (user + system, all threads) is less
+Each child starts after `os.sync()` and a pause (`--settle`, 3 s), so no run
+pays for writing back, or discarding, the previous run's half gigabyte:
+without the pause the same run took 0.6 to 1.5 s, by how much kernel time
+the last run left behind. `cpu s` (user + system, all threads) is less
 disturbed than wall time when others share the machine; `--repeat` runs
-every mode several times.
+every mode several times, interleaved, and the ratios use the medians.
+The CPU is printed first: SHA-256 (the manifest's checksums) runs several
+times faster on one with SHA extensions.
 
-    .venv/bin/python benchmarks/export.py [--sizes 1000,10000] [--px 128] [--repeat 2]
+    .venv/bin/python benchmarks/export.py [--sizes 1000,10000] [--px 128]
+        [--repeat 5] [--settle 3]
 """
 
 from __future__ import annotations
@@ -340,11 +345,27 @@ def _direct_narrow(var_dir: Path, batch_ids: list[int]) -> dict:
     return _finished(out, n, start, cpu)
 
 
+def _cpu() -> str:
+    info = Path("/proc/cpuinfo")
+    text = info.read_text() if info.exists() else ""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in text.splitlines()
+            if "model name" in line
+        ),
+        "unknown CPU",
+    )
+    sha = "with" if " sha_ni" in text else "without"
+    return f"{model}, {os.cpu_count()} cores, {sha} SHA extensions"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--px", type=int, default=128)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--settle", type=float, default=3.0)
     parser.add_argument("--child", nargs=3, metavar=("VAR", "MODE", "BATCHES"))
     args = parser.parse_args()
     if args.child:
@@ -357,6 +378,7 @@ def main() -> None:
         start = time.perf_counter()
         _django(var_dir)
         build(var_dir, sizes, args.px)
+        print(_cpu())
         print(
             f"built {sizes[-1]} items with {args.px}px PNGs "
             f"in {time.perf_counter() - start:.1f}s"
@@ -368,6 +390,7 @@ def main() -> None:
         for batches, size in enumerate(sizes, start=1):
             for mode in modes:
                 os.sync()
+                time.sleep(args.settle)
                 result = subprocess.run(  # noqa: S603 - our own script
                     [
                         sys.executable,
@@ -392,6 +415,8 @@ def main() -> None:
                     f"{r['items'] / r['seconds']:>9.0f}{mb / r['seconds']:>8.1f}"
                     f"{mb:>8.1f}{r['peak_rss_mb']:>13.0f}"
                 )
+        for (size, mode), runs in seconds.items():
+            print(f"median {mode:<10}{size:>7}{statistics.median(runs):>8.2f}")
         for size in sizes:
             hf = statistics.median(seconds[size, "hf"])
             same = hf / statistics.median(seconds[size, "pyarrow"])
