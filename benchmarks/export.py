@@ -11,15 +11,16 @@ comparison. The last lines print the HF export's time over each yardstick.
 
 Each child starts after `os.sync()` and a pause (`--settle`, 3 s), so no run
 pays for writing back, or discarding, the previous run's half gigabyte:
-without the pause the same run took 0.6 to 1.5 s, by how much kernel time
-the last run left behind. `cpu s` (user + system, all threads) is less
-disturbed than wall time when others share the machine; `--repeat` runs
-every mode several times, interleaved, and the ratios use the medians.
+without the pause the direct write of 10k items took anywhere from 0.5 to
+1.5 s, by how much kernel work the last run left behind. `cpu s` (user +
+system, all threads) is less disturbed than wall time when others share the
+machine; `--repeat` runs every mode several times, interleaved, and the
+ratios use the medians.
 The CPU is printed first: SHA-256 (the manifest's checksums) runs several
 times faster on one with SHA extensions.
 
     .venv/bin/python benchmarks/export.py [--sizes 1000,10000] [--px 128]
-        [--repeat 5] [--settle 3]
+        [--repeat N] [--settle 3]
 """
 
 from __future__ import annotations
