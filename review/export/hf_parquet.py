@@ -99,9 +99,7 @@ def record(row: ExportRow) -> dict[str, Any]:
 class HfParquetWriter:
     def __init__(self, root: Path, *, row_group_size: int, rows_per_shard: int) -> None:
         self.stream = ParquetStream(
-            path_for=lambda split, shard: (
-                root / DIRECTORY / f"{split}-{shard:05d}.parquet"
-            ),
+            folder=root / DIRECTORY,
             schema=SCHEMA,
             dictionary_columns=_DICTIONARY,
             row_group_size=row_group_size,

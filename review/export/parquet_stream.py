@@ -11,7 +11,6 @@ metadata make the files byte-identical for identical input.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,18 +67,18 @@ def _leaf_paths(schema: pa.Schema) -> list[str]:
 
 
 class ParquetStream:
-    """Writes records of several splits to `<dir>/<split>-NNNNN.parquet` shards."""
+    """Writes records of several splits to `<folder>/<split>-NNNNN.parquet` shards."""
 
     def __init__(
         self,
         *,
-        path_for: Callable[[str, int], Path],
+        folder: Path,
         schema: pa.Schema,
         dictionary_columns: list[str],
         row_group_size: int,
         rows_per_shard: int,
     ) -> None:
-        self.path_for = path_for
+        self.folder = folder
         self.schema = schema
         self.dictionary_columns = dictionary_columns
         self.row_group_size = row_group_size
@@ -119,7 +118,7 @@ class ParquetStream:
         if not self._buffered:
             return
         if self._writer is None:
-            path = self.path_for(self._split or "", self._shard)
+            path = self.folder / f"{self._split}-{self._shard:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(
                 path,
