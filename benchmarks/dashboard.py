@@ -38,8 +38,8 @@ from django.test.utils import (  # noqa: E402
 )
 
 from medsyn_app.roles import grant_role  # noqa: E402
-from review.dashboard import dashboard_figures  # noqa: E402
 from review.models import Review  # noqa: E402
+from review.quality.dashboard import dashboard_figures  # noqa: E402
 from synthesis.models import Batch, Item, Verification  # noqa: E402
 from synthesis.rubric import RUBRIC_V1  # noqa: E402
 

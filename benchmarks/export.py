@@ -145,21 +145,21 @@ def child(var_dir: Path, mode: str, batches: int) -> dict:
         return _direct(var_dir, batch_ids)
     if mode == "pyarrow-5":
         return _direct_narrow(var_dir, batch_ids)
-    from review.export import service
+    from review.export import services
 
     formats = {"hf": ["hf"], "hf+jsonl": ["hf", "jsonl"]}[mode]
-    export = service.create_export(
+    export = services.create_export(
         created_by=None,
         name=f"bench {mode}",
-        enqueue=False,
+        enqueue=None,
         settings={"formats": formats, "batch_ids": batch_ids},
     )
     start, cpu = time.perf_counter(), _cpu_s()
-    export = service.run_export(export_id=export.pk)
+    export = services.run_export(export_id=export.pk)
     seconds, cpu = time.perf_counter() - start, _cpu_s() - cpu
     assert export.status == "done", export.error
     out_bytes = sum(f["bytes"] for f in export.manifest["files"])
-    shutil.rmtree(service.export_path(export))
+    shutil.rmtree(services.export_path(export))
     return {
         "items": export.item_count,
         "seconds": seconds,

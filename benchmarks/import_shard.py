@@ -99,7 +99,7 @@ def run_import(shard: Path, workdir: Path) -> dict:
     django.setup()
     from django.core.management import call_command
 
-    from synthesis import importing
+    from synthesis.ingest import importing
 
     call_command("migrate", verbosity=0)
     before = peak_rss_mib()

@@ -87,7 +87,7 @@ def _launch(document: str, chunk_size: int, items_per_group: int):
         name="benchmark",
         figure_filter={"document": document},
         config=fake_config(chunk_size=chunk_size, items_per_group=items_per_group),
-        enqueue=False,
+        enqueue=None,
     )
 
 

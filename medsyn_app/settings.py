@@ -55,7 +55,10 @@ INSTALLED_APPS = [
     "template_partials",
     "medsyn_app",
     "synthesis",
+    "synthesis.ingest",
     "review",
+    "review.quality",
+    "review.export",
 ]
 
 MIDDLEWARE = [

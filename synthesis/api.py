@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from medsyn_app.roles import IsMedsynAdmin
-from synthesis import batch_progress, services
+from synthesis import selectors, services, tasks
 from synthesis.models import Batch
 
 
@@ -32,14 +32,16 @@ class BatchListApi(APIView):
         config = serializers.DictField(required=False, default=dict)
 
     def get(self, request: Request) -> Response:
-        return Response(BatchOutput(batch_progress.batches(), many=True).data)
+        return Response(BatchOutput(selectors.batches(), many=True).data)
 
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             batch = services.launch_batch(
-                created_by=request.user, **data.validated_data
+                created_by=request.user,
+                enqueue=tasks.send_chunks,
+                **data.validated_data,
             )
         except services.BatchConfigError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
@@ -50,7 +52,7 @@ class BatchDetailApi(APIView):
     permission_classes = [IsMedsynAdmin]
 
     def get(self, request: Request, pk: int) -> Response:
-        progress = batch_progress.progress(get_object_or_404(Batch, pk=pk))
+        progress = selectors.progress(get_object_or_404(Batch, pk=pk))
         return Response(
             {
                 **BatchOutput(progress.batch).data,

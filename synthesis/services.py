@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +26,10 @@ from synthesis.models import (
 )
 
 ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+
+# Sends chunk ids to a queue (`synthesis.tasks.send_chunks`); services are given
+# it rather than importing tasks, so tasks stay the only entry points.
+ChunkSender = Callable[[Sequence[int], str], None]
 
 
 @transaction.atomic
@@ -180,10 +184,11 @@ def launch_batch(
     name: str,
     figure_filter: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
-    enqueue: bool = True,
+    enqueue: ChunkSender | None,
 ) -> Batch:
     """Snapshot the full config, cut the selected figure groups into chunks and
-    queue them once the transaction commits (so no worker sees a half batch)."""
+    queue them once the transaction commits (so no worker sees a half batch).
+    With `enqueue=None` the chunks wait until a caller sends them."""
     figure_filter = dict(figure_filter or {})
     _check_filter(figure_filter)
     full = _merged(default_config(), config or {})
@@ -216,21 +221,16 @@ def launch_batch(
             )
             for i, start in enumerate(range(0, len(groups), size))
         )
-        if enqueue:
-            _enqueue_on_commit(batch, [c.pk for c in chunks])
+        if enqueue is not None:
+            _enqueue_on_commit(enqueue, batch, [c.pk for c in chunks])
     return batch
 
 
-def _enqueue_on_commit(batch: Batch, chunk_ids: list[int]) -> None:
-    from synthesis import tasks
-
+def _enqueue_on_commit(
+    enqueue: ChunkSender, batch: Batch, chunk_ids: list[int]
+) -> None:
     queue = batch.config.get("queue", "gpu")
-
-    def send() -> None:
-        for chunk_id in chunk_ids:
-            tasks.process_chunk.apply_async(args=[chunk_id], queue=queue)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: enqueue(chunk_ids, queue))
 
 
 @transaction.atomic
@@ -246,7 +246,7 @@ def cancel_batch(*, batch_id: int) -> Batch:
 
 
 @transaction.atomic
-def resume_batch(*, batch_id: int) -> Batch:
+def resume_batch(*, batch_id: int, enqueue: ChunkSender) -> Batch:
     """Queue again whatever is not done: pending chunks and failed ones (reset)."""
     batch = Batch.objects.select_for_update().get(pk=batch_id)
     if batch.status in ACTIVE:
@@ -266,11 +266,11 @@ def resume_batch(*, batch_id: int) -> Batch:
     batch.status = BatchStatus.QUEUED
     batch.finished_at = None
     batch.save(update_fields=["status", "finished_at"])
-    _enqueue_on_commit(batch, pending)
+    _enqueue_on_commit(enqueue, batch, pending)
     return batch
 
 
-def sweep_expired_leases() -> int:
+def sweep_expired_leases(*, enqueue: ChunkSender) -> int:
     """Hand out again the chunks whose worker died (lease expired); fail the
     ones that have used all their tries. Returns how many chunks it touched.
 
@@ -300,7 +300,7 @@ def sweep_expired_leases() -> int:
                 ),
             )
             if changed and not exhausted:
-                _enqueue_on_commit(chunk.batch, [chunk.pk])
+                _enqueue_on_commit(enqueue, chunk.batch, [chunk.pk])
         touched += changed
         if changed and exhausted:
             finish_batch_if_done(batch_id=chunk.batch_id)

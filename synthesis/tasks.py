@@ -1,6 +1,12 @@
-"""Celery entry points of the synthesis app: thin, take ids, safe to run twice."""
+"""Celery entry points of the synthesis app: thin, take ids, safe to run twice.
+
+Each task keeps the name it was first registered under: queue routes and the
+beat schedule refer to tasks by name.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from celery import shared_task
 
@@ -8,29 +14,20 @@ from synthesis import chunks, services
 from synthesis.backends.base import BackendUnavailable
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def refresh_batch_counters(batch_id: int) -> None:
-    services.refresh_batch_counters(batch_id=batch_id)
-
-
 @shared_task(
+    name="synthesis.tasks.refresh_batch_counters",
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
-    soft_time_limit=6 * 3600,
-    time_limit=6 * 3600 + 60,
 )
-def run_import_job(job_id: int) -> None:
-    """Import an uploaded source (on the `default` queue)."""
-    # import_jobs enqueues this task, so it is imported here, not at the top.
-    from synthesis import import_jobs
-
-    import_jobs.run_import(job_id=job_id)
+def refresh_batch_counters(batch_id: int) -> None:
+    services.refresh_batch_counters(batch_id=batch_id)
 
 
 # The queue comes from the batch config (MEDSYN_SYNTHESIS_QUEUE, "gpu" by
 # default) when the chunk is enqueued, so one batch can target other workers.
 @shared_task(
+    name="synthesis.tasks.process_chunk",
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -46,7 +43,18 @@ def process_chunk(chunk_id: int) -> None:
     chunks.run(chunk_id=chunk_id)
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="synthesis.tasks.sweep_expired_leases",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def sweep_expired_leases() -> None:
     """Periodic (celery beat): re-queue chunks whose worker died."""
-    services.sweep_expired_leases()
+    services.sweep_expired_leases(enqueue=send_chunks)
+
+
+def send_chunks(chunk_ids: Sequence[int], queue: str) -> None:
+    """The enqueue function that launch, resume and the sweep are given."""
+    for chunk_id in chunk_ids:
+        process_chunk.apply_async(args=[chunk_id], queue=queue)

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
-from synthesis import batch_progress, services
+from synthesis import selectors, services, tasks
 from synthesis.forms import LaunchBatchForm
 from synthesis.models import Batch
 
@@ -17,7 +17,7 @@ from synthesis.models import Batch
 @admin_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     return render(
-        request, "synthesis/batch_list.html", {"batches": batch_progress.batches()}
+        request, "synthesis/batch_list.html", {"batches": selectors.batches()}
     )
 
 
@@ -33,6 +33,7 @@ def batch_launch(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 figure_filter=form.figure_filter(),
                 config=form.config(),
+                enqueue=tasks.send_chunks,
             )
         except services.BatchConfigError as exc:
             form.add_error(None, str(exc))
@@ -49,7 +50,7 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     template = "synthesis/batch_detail.html"
     if getattr(request, "htmx", False):
         template += "#progress"
-    return render(request, template, {"progress": batch_progress.progress(batch)})
+    return render(request, template, {"progress": selectors.progress(batch)})
 
 
 @admin_required
@@ -64,7 +65,9 @@ def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def batch_resume(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        services.resume_batch(batch_id=get_object_or_404(Batch, pk=pk).pk)
+        services.resume_batch(
+            batch_id=get_object_or_404(Batch, pk=pk).pk, enqueue=tasks.send_chunks
+        )
     except services.BatchConfigError as exc:
         messages.error(request, str(exc))
     else:

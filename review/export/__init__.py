@@ -1,4 +1,4 @@
 """Curated dataset export: selection, leak-free splits, formats, manifest, card.
 
-One module per concern; `service.run_export` ties them together.
+One module per concern; `services.run_export` ties them together.
 """

@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 name=options["name"],
                 figure_filter=_figure_filter(options),
                 config=_config(options),
-                enqueue=not options["sync"],
+                enqueue=None if options["sync"] else tasks.send_chunks,
             )
         except services.BatchConfigError as exc:
             raise CommandError(str(exc)) from None

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def batch():
     make_figures(3)
     return services.launch_batch(
-        created_by=None, name="Chest CT run", config=fake_config(), enqueue=False
+        created_by=None, name="Chest CT run", config=fake_config(), enqueue=None
     )
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from synthesis import services
+from synthesis import services, tasks
 from synthesis.models import Batch, BatchStatus, Chunk, ChunkStatus, Item, Verification
 from tests.fixtures.builders import make_figures
 from tests.fixtures.fake_backends import fake_config
@@ -28,6 +28,7 @@ def test_a_launched_batch_completes_on_a_real_worker(admin_user):
             created_by=admin_user,
             name="e2e",
             config=fake_config(queue=queue, chunk_size=2, items_per_group=2),
+            enqueue=tasks.send_chunks,
         )
         wait_for(
             lambda: status_of(batch) == BatchStatus.COMPLETED,
@@ -59,7 +60,10 @@ def test_a_worker_killed_mid_batch_is_recovered_exactly_once():
     config = fake_config(chunk_size=1, sleep=0.4, lease_seconds=3)
     with celery_worker() as (process, queue):
         batch = services.launch_batch(
-            created_by=None, name="kill", config={**config, "queue": queue}
+            created_by=None,
+            name="kill",
+            config={**config, "queue": queue},
+            enqueue=tasks.send_chunks,
         )
         wait_for(
             lambda: (
@@ -80,7 +84,8 @@ def test_a_worker_killed_mid_batch_is_recovered_exactly_once():
         deadline = time.monotonic() + 90
         while status_of(batch) != BatchStatus.COMPLETED:
             assert time.monotonic() < deadline, "the batch never completed"
-            services.sweep_expired_leases()  # what celery beat runs every minute
+            # what celery beat runs every minute
+            services.sweep_expired_leases(enqueue=tasks.send_chunks)
             time.sleep(0.5)
 
     items = Item.objects.filter(batch=batch)

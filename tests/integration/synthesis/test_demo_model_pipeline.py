@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from synthesis import services
+from synthesis import services, tasks
 from synthesis.backends import demo_model
 from synthesis.models import (
     Batch,
@@ -44,6 +44,7 @@ def test_a_batch_on_the_demo_model_completes_on_a_real_worker(
                 "generation_retries": 0,
                 "sampling": {"max_tokens": 768},
             },
+            enqueue=tasks.send_chunks,
         )
         wait_for(
             lambda: (

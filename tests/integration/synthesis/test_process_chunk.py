@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def launch(n=5, **config):
     return services.launch_batch(
-        created_by=None, name="t", config=fake_config(**config), enqueue=False
+        created_by=None, name="t", config=fake_config(**config), enqueue=None
     )
 
 
@@ -203,7 +203,7 @@ def test_sweep_requeues_an_expired_lease_and_fails_after_k_tries(settings):
     for attempt in (1, 2):
         assert chunks.claim(chunk_id=chunk.pk) is not None  # then the worker "dies"
         Chunk.objects.filter(pk=chunk.pk).update(lease_expires_at=past)
-        assert services.sweep_expired_leases() == 1
+        assert services.sweep_expired_leases(enqueue=tasks.send_chunks) == 1
         chunk.refresh_from_db()
         assert chunk.attempts == attempt
     assert chunk.status == ChunkStatus.FAILED
@@ -218,7 +218,7 @@ def test_a_live_lease_is_left_alone():
     batch = launch()
     chunk = batch.chunks.get()
     chunks.claim(chunk_id=chunk.pk)
-    assert services.sweep_expired_leases() == 0
+    assert services.sweep_expired_leases(enqueue=tasks.send_chunks) == 0
     assert chunks.run(chunk_id=chunk.pk) == "skipped"
 
 
@@ -230,12 +230,12 @@ def test_cancel_stops_new_chunks_and_resume_finishes_them():
     services.cancel_batch(batch_id=batch.pk)
     tasks.process_chunk(rest[0])
     assert Item.objects.count() == 1
-    batch = services.resume_batch(batch_id=batch.pk)
+    batch = services.resume_batch(batch_id=batch.pk, enqueue=tasks.send_chunks)
     assert batch.status == BatchStatus.QUEUED
     batch = run_all(batch)
     assert batch.status == BatchStatus.COMPLETED and Item.objects.count() == 4
     with pytest.raises(services.BatchConfigError, match="nothing left"):
-        services.resume_batch(batch_id=batch.pk)
+        services.resume_batch(batch_id=batch.pk, enqueue=tasks.send_chunks)
 
 
 def test_selection_by_modality_document_and_sample():
@@ -246,7 +246,7 @@ def test_selection_by_modality_document_and_sample():
         name="mr",
         figure_filter={"modality": "MR"},
         config=fake_config(),
-        enqueue=False,
+        enqueue=None,
     )
     assert batch.figure_groups_total == 1
     sampled = services.launch_batch(
@@ -254,7 +254,7 @@ def test_selection_by_modality_document_and_sample():
         name="s",
         figure_filter={"sample": 2},
         config=fake_config(),
-        enqueue=False,
+        enqueue=None,
     )
     assert sampled.figure_groups_total == 2
     with pytest.raises(services.BatchConfigError, match="no figures match"):
@@ -263,6 +263,7 @@ def test_selection_by_modality_document_and_sample():
             name="x",
             figure_filter={"document": "nope"},
             config=fake_config(),
+            enqueue=None,
         )
 
 
@@ -326,7 +327,7 @@ def test_sql_statements_per_chunk_do_not_grow_with_chunk_size():
             name=f"q{size}",
             figure_filter={"figure_ids": [f.pk for f in figures]},
             config=fake_config(chunk_size=size),
-            enqueue=False,
+            enqueue=None,
         )
         with CaptureQueriesContext(connection) as captured:
             chunks.run(chunk_id=batch.chunks.get().pk)

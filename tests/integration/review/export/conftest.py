@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from review.export import service
+from review.export import services
 from tests.fixtures.builders import (
     make_accepted_item,
     make_document,
@@ -50,10 +50,10 @@ def corpus(admin_user, second_reviewer):
 
 
 def run(user, name: str = "Curated", **settings_):
-    export = service.create_export(
-        created_by=user, name=name, settings=settings_, enqueue=False
+    export = services.create_export(
+        created_by=user, name=name, settings=settings_, enqueue=None
     )
-    return service.run_export(export_id=export.pk)
+    return services.run_export(export_id=export.pk)
 
 
 def export_root(export) -> Path:

@@ -132,7 +132,7 @@ def test_htmx_poll_gets_only_the_status_partial(admin_client, finished):
 def test_uploaded_eval_set_is_checked_and_reported(admin_client, corpus):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from review.export import service
+    from review.export import services
 
     target = corpus[0]
     line = json.dumps({"question": target.question, "options": target.options})
@@ -148,7 +148,7 @@ def test_uploaded_eval_set_is_checked_and_reported(admin_client, corpus):
         },
     )
     assert response.status_code == 302
-    export = service.run_export(export_id=Export.objects.get().pk)
+    export = services.run_export(export_id=Export.objects.get().pk)
     report = export.manifest["contamination"]
     # Every corpus item shares the builder's question, so all are flagged.
     assert report["flagged_by_text"] == len(corpus)

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from PIL import Image, ImageFilter
 
-from review.export import service
+from review.export import services
 from review.export.manifest import sha256_file
 from review.models import Export, ItemRevision
 from synthesis.models import Item
@@ -163,8 +163,8 @@ def test_failure_mid_export_leaves_no_output(admin_user, corpus):
     assert threading.active_count() == threads  # no shard hasher left waiting
     # A failed export has no folder: never MEDIA_ROOT, which callers would
     # copy or delete.
-    with pytest.raises(service.ExportError, match="has no files"):
-        service.export_path(export)
+    with pytest.raises(services.ExportError, match="has no files"):
+        services.export_path(export)
 
 
 def test_an_image_name_outside_media_root_fails_the_export(admin_user, corpus):
@@ -180,7 +180,7 @@ def test_running_twice_keeps_the_finished_export(admin_user, corpus):
     export = run(admin_user)
     manifest = export_root(export) / "manifest.json"
     before = manifest.stat().st_mtime_ns
-    again = service.run_export(export_id=export.pk)
+    again = services.run_export(export_id=export.pk)
     assert again.status == "done"
     assert manifest.stat().st_mtime_ns == before
     assert Export.objects.count() == 1
@@ -202,13 +202,19 @@ def test_frozen_test_split_survives_new_papers(admin_user, corpus):
 
 
 def test_bad_settings_are_refused_before_anything_is_written(admin_user):
-    with pytest.raises(service.ExportError, match="add up to 1"):
-        service.create_export(
-            created_by=admin_user, name="x", settings={"ratios": [0.5, 0.1, 0.1]}
+    with pytest.raises(services.ExportError, match="add up to 1"):
+        services.create_export(
+            created_by=admin_user,
+            name="x",
+            settings={"ratios": [0.5, 0.1, 0.1]},
+            enqueue=None,
         )
-    with pytest.raises(service.ExportError, match="not a finished export"):
-        service.create_export(
-            created_by=admin_user, name="x", settings={"freeze_test_from": 999}
+    with pytest.raises(services.ExportError, match="not a finished export"):
+        services.create_export(
+            created_by=admin_user,
+            name="x",
+            settings={"freeze_test_from": 999},
+            enqueue=None,
         )
     assert not Export.objects.exists()
 
@@ -281,14 +287,14 @@ def test_unreadable_eval_set_fails_the_export_with_a_clear_error(
 
 
 def test_a_killed_run_is_redone_and_its_leftovers_cleared(admin_user, corpus):
-    export = service.create_export(
-        created_by=admin_user, name="Again", settings={}, enqueue=False
+    export = services.create_export(
+        created_by=admin_user, name="Again", settings={}, enqueue=None
     )
     # As if a worker died mid-export: status running, a temporary folder left.
     Export.objects.filter(pk=export.pk).update(status="running")
     leftover = Path(settings.MEDIA_ROOT) / "exports" / f".tmp-{export.pk}-dead"
     leftover.mkdir(parents=True)
-    export = service.run_export(export_id=export.pk)
+    export = services.run_export(export_id=export.pk)
     assert export.status == "done"
     assert not leftover.exists()
     assert export.item_count == len(corpus)

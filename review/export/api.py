@@ -1,0 +1,68 @@
+"""JSON API for exports: list, launch and read one (admins only)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from medsyn_app.roles import IsMedsynAdmin
+from review.export import services, tasks
+from review.models import Export
+
+
+class ExportOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "name",
+            "status",
+            "settings",
+            "formats",
+            "item_count",
+            "rows_total",
+            "rows_written",
+            "output_dir",
+            "error",
+            "created_at",
+            "finished_at",
+        ]
+
+
+class ExportListApi(APIView):
+    permission_classes = [IsMedsynAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        settings = serializers.DictField(required=False, default=dict)
+
+    def get(self, request: Request) -> Response:
+        exports = Export.objects.all()[:100]
+        return Response(ExportOutput(exports, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        settings = dict(data.validated_data["settings"])
+        settings.pop("eval_set_path", None)  # server paths are not for API callers
+        try:
+            export = services.create_export(
+                created_by=request.user,
+                name=data.validated_data["name"],
+                settings=settings,
+                enqueue=tasks.run_export.delay_on_commit,
+            )
+        except services.ExportError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ExportOutput(export).data, status=status.HTTP_201_CREATED)
+
+
+class ExportDetailApi(APIView):
+    permission_classes = [IsMedsynAdmin]
+
+    def get(self, request: Request, pk: int) -> Response:
+        export = get_object_or_404(Export, pk=pk)
+        return Response({**ExportOutput(export).data, "manifest": export.manifest})

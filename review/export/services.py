@@ -1,0 +1,304 @@
+"""Create and run exports: every write of the export feature goes through here.
+
+`run_export` writes into a temporary folder beside the destination and renames
+it into place only when every file, the card and the manifest are complete, so
+a failure never leaves a half-written export behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from review.export import balance, card, contamination, selection
+from review.export.config import (
+    ExportSettings,
+    ExportSettingsError,
+    parse_settings,
+    slugify_name,
+)
+from review.export.hf_parquet import HfParquetWriter
+from review.export.jsonl import JsonlWriter
+from review.export.manifest import MANIFEST_NAME, Tally, describe, file_entries
+from review.export.rows import iter_rows
+from review.export.sft import SftWriter
+from review.export.splits import SPLITS, SplitPlan, SplitUnit, assign_splits
+from review.export.verl import VerlWriter
+from review.models import Export, ExportStatus
+
+logger = logging.getLogger(__name__)
+EXPORTS_DIR = "exports"
+PROGRESS_EVERY = 256
+
+
+class ExportError(ValueError):
+    """An export request that cannot run; the message says why."""
+
+
+def _frozen_test_ids(export_id: int) -> list[str]:
+    previous = Export.objects.filter(pk=export_id).first()
+    if previous is None or previous.status != ExportStatus.DONE:
+        raise ExportError(f"export {export_id} is not a finished export to freeze from")
+    test = previous.manifest.get("splits", {}).get("test", {})
+    return list(test.get("source_ids", []))
+
+
+@transaction.atomic
+def create_export(
+    *,
+    created_by: Any,
+    name: str,
+    settings: dict[str, Any] | None = None,
+    eval_set: Any = None,
+    enqueue: Callable[[int], object] | None,
+) -> Export:
+    """Validate the settings, record the Export and queue it once committed.
+
+    An uploaded eval set is stored only once the settings are known to be good.
+    Pages and the API pass `tasks.run_export.delay_on_commit`; the command line
+    passes None and runs the export in-process.
+    """
+
+    raw = dict(settings or {})
+    if not name.strip():
+        raise ExportError("an export needs a name")
+    raw.setdefault("dataset_name", slugify_name(name))
+    if raw.get("freeze_test_from"):
+        raw["frozen_test_source_ids"] = _frozen_test_ids(int(raw["freeze_test_from"]))
+    if eval_set is not None:
+        raw["eval_set_path"] = "(upload)"
+    try:
+        parsed = parse_settings(raw)
+    except ExportSettingsError as exc:
+        raise ExportError(str(exc)) from exc
+    if eval_set is not None:
+        parsed = replace(parsed, eval_set_path=store_eval_set(upload=eval_set))
+    export = Export.objects.create(
+        name=name.strip(),
+        created_by=created_by,
+        settings=parsed.to_dict(),
+        seed=parsed.seed,
+        formats=list(parsed.formats),
+    )
+    if enqueue is not None:
+        enqueue(export.pk)
+    return export
+
+
+def store_eval_set(*, upload: Any) -> str:
+    """Keep an uploaded benchmark file where the export task can read it."""
+    suffix = ".parquet" if upload.name.endswith(".parquet") else ".jsonl"
+    folder = Path(django_settings.MEDIA_ROOT) / "eval_sets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}{suffix}"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return str(path)
+
+
+def _writers(root: Path, s: ExportSettings) -> list[Any]:
+    sizes = {"row_group_size": s.row_group_size, "rows_per_shard": s.rows_per_shard}
+    makers = {
+        "hf": lambda: HfParquetWriter(root, **sizes),
+        "jsonl": lambda: JsonlWriter(root),
+        "verl": lambda: VerlWriter(root, **sizes),
+        "sft": lambda: SftWriter(root, **sizes),
+    }
+    return [makers[name]() for name in s.formats]
+
+
+def _contamination(
+    s: ExportSettings, candidates: list[selection.Candidate]
+) -> contamination.ContaminationReport | None:
+    if not s.eval_set_path:
+        return None
+    index = contamination.load_eval_set(
+        s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
+    )
+    thresholds = {
+        "text_ngram": s.text_ngram,
+        "text_jaccard": s.text_jaccard,
+        "text_ratio": s.text_ratio,
+        "image_hamming": s.image_hamming,
+    }
+    return contamination.check(
+        candidates=candidates,
+        index=index,
+        text_ratio=s.text_ratio,
+        image_hamming=s.image_hamming,
+        thresholds=thresholds,
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything decided before the first byte is written."""
+
+    settings: ExportSettings
+    chosen: selection.Selection
+    candidates: list[selection.Candidate]
+    report: contamination.ContaminationReport | None
+    letters: dict[int, tuple[dict[str, str], str]]
+    plan: SplitPlan
+
+
+def _prepare(s: ExportSettings) -> _Prepared:
+    chosen = selection.select(settings=s)
+    candidates = chosen.candidates
+    report = _contamination(s, candidates)
+    if report is not None and s.exclude_contaminated:
+        flagged = report.flagged_item_ids
+        candidates = [c for c in candidates if c.item_id not in flagged]
+    letters: dict[int, tuple[dict[str, str], str]] = {}
+    if s.rebalance_letters:
+        relettered = balance.rebalance([(c.options, c.answer) for c in candidates])
+        letters = {c.item_id: r for c, r in zip(candidates, relettered, strict=True)}
+    plan = assign_splits(
+        [
+            SplitUnit(c.item_id, c.source_ids, c.sha256s, c.phashes, c.modality)
+            for c in candidates
+        ],
+        ratios=s.ratios,
+        seed=s.seed,
+        phash_threshold=s.phash_threshold,
+        frozen_test_source_ids=s.frozen_test_source_ids,
+    )
+    return _Prepared(s, chosen, candidates, report, letters, plan)
+
+
+def _write_rows(
+    export: Export, root: Path, prepared: _Prepared
+) -> tuple[Tally, dict[Path, str]]:
+    """Stream every row, split by split in item order, into every format.
+
+    Returns the counts and the checksums the writers took while writing."""
+    s = prepared.settings
+    by_id = {c.item_id: c for c in prepared.candidates}
+    tally = Tally()
+    writers = _writers(root, s)
+    written = 0
+    try:
+        for split in SPLITS:
+            for row in iter_rows(
+                split=split,
+                candidates=[by_id[i] for i in prepared.plan.item_ids(split)],
+                letters=prepared.letters,
+                dataset_name=s.dataset_name,
+            ):
+                for writer in writers:
+                    writer.write(row)
+                tally.add(row)
+                written += 1
+                if written % PROGRESS_EVERY == 0:
+                    Export.objects.filter(pk=export.pk).update(rows_written=written)
+    except BaseException:
+        # Leave no open file or hashing thread behind; the folder is removed.
+        for writer in writers:
+            with contextlib.suppress(Exception):
+                writer.close()
+        raise
+    checksums: dict[Path, str] = {}
+    for writer in writers:
+        writer.close()
+        stream = getattr(writer, "stream", None)
+        checksums |= stream.checksums if stream else {}
+    return tally, checksums
+
+
+def _build(export: Export, root: Path) -> dict[str, Any]:
+    prepared = _prepare(parse_settings(export.settings))
+    Export.objects.filter(pk=export.pk).update(rows_total=len(prepared.candidates))
+    tally, checksums = _write_rows(export, root, prepared)
+    s = prepared.settings
+    manifest = describe(
+        name=export.name,
+        settings=s,
+        chosen=prepared.chosen,
+        exported=prepared.candidates,
+        letters=prepared.letters,
+        plan=prepared.plan,
+        counts=tally.as_dict(),
+        contamination=(
+            prepared.report.as_dict(excluded=s.exclude_contaminated)
+            if prepared.report
+            else None
+        ),
+    )
+    attribution = card.attribution_rows(dict(tally.items_per_source))
+    (root / "README.md").write_text(
+        card.build_card(manifest, attribution), encoding="utf-8", newline="\n"
+    )
+    manifest["files"] = file_entries(root, checksums)
+    manifest["created_at"] = timezone.now().isoformat()
+    (root / MANIFEST_NAME).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    return manifest
+
+
+def export_path(export: Export) -> Path:
+    """The folder of a finished export.
+
+    An unfinished one has no folder, and MEDIA_ROOT itself must never be
+    handed out as one: callers copy or delete what this returns.
+    """
+    if not export.output_dir:
+        raise ExportError(f"export {export.pk} has no files ({export.status})")
+    return Path(django_settings.MEDIA_ROOT) / export.output_dir
+
+
+def run_export(*, export_id: int) -> Export:
+    """Write an export's files; safe to call twice (a finished export is kept)."""
+    claimed = Export.objects.filter(
+        pk=export_id, status__in=[ExportStatus.PENDING, ExportStatus.RUNNING]
+    ).update(status=ExportStatus.RUNNING, error="", rows_written=0)
+    export = Export.objects.get(pk=export_id)
+    if not claimed:
+        return export
+    parent = Path(django_settings.MEDIA_ROOT) / EXPORTS_DIR
+    relative = f"{EXPORTS_DIR}/{export.pk}-{slugify_name(export.name)}"
+    final = Path(django_settings.MEDIA_ROOT) / relative
+    temp = parent / f".tmp-{export.pk}-{uuid.uuid4().hex}"
+    # A worker killed mid-export leaves its temporary folder; clear it first.
+    for stale in parent.glob(f".tmp-{export.pk}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        temp.mkdir(parents=True)
+        manifest = _build(export, temp)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(temp, final)
+    except Exception as exc:
+        logger.exception("export %s failed", export_id)
+        shutil.rmtree(temp, ignore_errors=True)
+        Export.objects.filter(pk=export_id).update(
+            status=ExportStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        export.refresh_from_db()
+        return export
+    Export.objects.filter(pk=export_id).update(
+        status=ExportStatus.DONE,
+        output_dir=relative,
+        manifest=manifest,
+        item_count=sum(manifest["counts"]["rows"].values()),
+        rows_written=F("rows_total"),
+        finished_at=timezone.now(),
+    )
+    export.refresh_from_db()
+    return export

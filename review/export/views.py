@@ -1,0 +1,96 @@
+"""Admin pages for dataset exports: list and launch, detail, downloads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.contrib import messages
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from medsyn_app.roles import admin_required
+from review.export import selectors, services, tasks
+from review.export.archive import stream_zip
+from review.export.forms import ExportForm
+from review.models import Export, ExportStatus
+
+
+def _get_finished_export(pk: int) -> tuple[Export, Path]:
+    export = get_object_or_404(Export, pk=pk, status=ExportStatus.DONE)
+    return export, services.export_path(export)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+def export_list(request: HttpRequest) -> HttpResponse:
+    form = ExportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            export = services.create_export(
+                created_by=request.user,
+                name=form.cleaned_data["name"],
+                settings=form.export_settings(),
+                eval_set=form.cleaned_data["eval_set"],
+                enqueue=tasks.run_export.delay_on_commit,
+            )
+        except services.ExportError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Export “{export.name}” queued.")
+            return redirect("exports:detail", pk=export.pk)
+    exports = Export.objects.select_related("created_by")[:50]
+    return render(request, "export/list.html", {"form": form, "exports": exports})
+
+
+@admin_required
+@require_GET
+def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    export = get_object_or_404(Export, pk=pk)
+    context = {
+        "export": export,
+        "files": selectors.files_of(export)
+        if export.status == ExportStatus.DONE
+        else [],
+        "manifest_json": (
+            json.dumps(selectors.manifest_summary(export), indent=2)
+            if export.manifest
+            else ""
+        ),
+        "contamination": export.manifest.get("contamination"),
+        "running": export.status in (ExportStatus.PENDING, ExportStatus.RUNNING),
+    }
+    template = "export/detail.html"
+    if request.htmx:
+        template += "#status"
+    return render(request, template, context)
+
+
+@admin_required
+@require_GET
+def export_file(request: HttpRequest, pk: int, path: str) -> FileResponse:
+    export, root = _get_finished_export(pk)
+    # Only files the manifest lists can be fetched: no path tricks.
+    if path not in selectors.file_names(export):
+        raise Http404("No such file in this export")
+    return FileResponse((root / path).open("rb"), as_attachment=True)
+
+
+@admin_required
+@require_GET
+def export_archive(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    export, root = _get_finished_export(pk)
+    names = sorted(selectors.file_names(export))
+    folder = root.name
+    response = StreamingHttpResponse(
+        stream_zip(root, names, prefix=folder), content_type="application/zip"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{folder}.zip"'
+    return response

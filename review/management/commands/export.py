@@ -1,9 +1,0 @@
-"""`manage.py export`: the short name for `export_dataset` (same options)."""
-
-from __future__ import annotations
-
-from review.management.commands.export_dataset import Command as ExportDataset
-
-
-class Command(ExportDataset):
-    help = "Export accepted items as a curated dataset (alias of export_dataset)."

@@ -1,0 +1,64 @@
+"""JSON API for review quality: the dashboard figures and blind-review reads."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from medsyn_app.roles import IsMedsynAdmin, IsReviewer
+from review.overlap import visible_reviews_for
+from review.quality import snapshots
+from review.quality.forms import DashboardForm
+from synthesis.models import Batch, Item
+
+
+class QualityFiguresApi(APIView):
+    """GET every dashboard figure for one batch (`<id>`) or for `all`.
+
+    Default settings read the stored snapshot (see `review.quality.snapshots`);
+    `?fresh=1` recounts.
+    """
+
+    permission_classes = [IsMedsynAdmin]
+
+    def get(self, request: Request, batch: str) -> Response:
+        selected = None if batch == "all" else get_object_or_404(Batch, pk=_pk(batch))
+        form = DashboardForm(request.query_params)
+        if not form.is_valid():
+            return Response({"errors": form.errors}, status=400)
+        figures, computed_at = snapshots.figures_for(
+            selected,
+            options=form.figure_options(),
+            fresh=request.query_params.get("fresh") == "1",
+        )
+        return Response({**figures, "computed_at": computed_at.isoformat()})
+
+
+def _pk(value: str) -> int:
+    if not value.isdigit():
+        raise Http404("a batch is a number or 'all'")
+    return int(value)
+
+
+class ItemReviewsApi(APIView):
+    """GET the reviews of an item the caller may see; blind until they decide."""
+
+    permission_classes = [IsReviewer]
+
+    class OutputSerializer(serializers.Serializer):
+        reviewer = serializers.CharField(source="reviewer.username")
+        decision = serializers.CharField()
+        reason_code = serializers.CharField()
+        comment = serializers.CharField()
+        is_adjudication = serializers.BooleanField()
+        created_at = serializers.DateTimeField()
+        undone_at = serializers.DateTimeField()
+
+    def get(self, request: Request, pk: int) -> Response:
+        item = get_object_or_404(Item, pk=pk)
+        reviews = visible_reviews_for(item, request.user).order_by("created_at")
+        return Response(self.OutputSerializer(reviews, many=True).data)

@@ -1,0 +1,74 @@
+"""Stored dashboard figures: reused while young, recounted on request or age."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from review.models import QualitySnapshot
+from review.quality import snapshots
+from tests.fixtures.builders import add_kept_items, add_review, make_batch, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def batch(db):
+    batch = make_batch(name="Snap")
+    reviewer = make_user("gil")
+    for item in add_kept_items(batch, 2):
+        add_review(item, reviewer, "accept")
+    return batch
+
+
+def _accepted(client, **params):
+    return client.get(reverse("quality:api", args=["all"]), params).json()[
+        "status_counts"
+    ]["accepted"]
+
+
+def test_young_snapshot_is_reused_until_a_recount_is_asked(admin_client, batch):
+    assert _accepted(admin_client) == 2
+    assert QualitySnapshot.objects.filter(scope="all").exists()
+    item = add_kept_items(batch, 1)[0]
+    add_review(item, make_user("hal"), "accept")
+
+    assert _accepted(admin_client) == 2  # stored figures, still young
+    assert _accepted(admin_client, fresh="1") == 3
+    assert _accepted(admin_client) == 3
+
+
+def test_old_snapshot_is_recounted(admin_client, batch, settings):
+    settings.MEDSYN_QUALITY_MAX_AGE_S = 0
+    assert _accepted(admin_client) == 2
+    add_review(add_kept_items(batch, 1)[0], make_user("hal"), "accept")
+    assert _accepted(admin_client) == 3
+
+
+def test_custom_settings_are_always_counted_live(admin_client, batch):
+    _accepted(admin_client)
+    add_review(add_kept_items(batch, 1)[0], make_user("hal"), "accept")
+    assert _accepted(admin_client, target_precision="0.9") == 3
+
+
+def test_each_batch_has_its_own_snapshot(batch):
+    snapshots.refresh(batch=batch)
+    snapshots.refresh()
+    assert set(QualitySnapshot.objects.values_list("scope", flat=True)) == {
+        "all",
+        f"batch:{batch.pk}",
+    }
+
+
+def test_page_says_when_figures_were_computed(admin_client, batch):
+    page = admin_client.get(reverse("quality:dashboard"))
+    assert b'id="computed-at"' in page.content
+    assert b"fresh=1" in page.content
+
+
+def test_reading_a_stored_snapshot_takes_few_queries(
+    admin_client, batch, django_assert_max_num_queries
+):
+    admin_client.get(reverse("quality:dashboard"))
+    with django_assert_max_num_queries(6):
+        admin_client.get(reverse("quality:dashboard"))
