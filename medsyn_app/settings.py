@@ -141,6 +141,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# MEDIA_ROOT is never served by URL; views check permissions and send files.
+# Behind nginx, set this to its `internal` location (e.g. /protected-media/)
+# so nginx sends the bytes (X-Accel-Redirect) instead of Django.
+MEDSYN_ACCEL_REDIRECT_PREFIX = env_str("MEDSYN_ACCEL_REDIRECT_PREFIX", "")
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {

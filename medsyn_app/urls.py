@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -23,6 +21,3 @@ urlpatterns = [
     path("synthesis/", include("synthesis.urls")),
     path("review/", include("review.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

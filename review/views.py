@@ -10,12 +10,13 @@ import mimetypes
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from medsyn_app import files
 from medsyn_app.roles import admin_required, reviewer_required
 from review import cards, queue, services
 from review.forms import DecisionForm, EditForm, PolicyForm
@@ -184,20 +185,15 @@ def undo(request: HtmxHttpRequest) -> HttpResponse:
 
 @require_GET
 @reviewer_required
-def figure_image(request: HttpRequest, pk: int) -> FileResponse:
+def figure_image(request: HttpRequest, pk: int) -> HttpResponse:
     """Figure bytes for reviewers who may see an item that shows the figure."""
     figure = queue.visible_figure(request.user, pk)
     content_type = mimetypes.guess_type(figure.image.name)[0] if figure else None
     if figure is None or content_type not in IMAGE_TYPES:
         raise Http404("No such figure.")
-    try:
-        image = figure.image.open("rb")
-    except FileNotFoundError:
-        raise Http404("The figure's image file is missing.") from None
-    response = FileResponse(image, content_type=content_type)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return files.send(
+        figure.image.name, content_type=content_type, cache="private, max-age=3600"
+    )
 
 
 @admin_required

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable
@@ -250,6 +251,11 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
     return manifest
 
 
+def archive_name(export: Export) -> str:
+    """The export's name in downloads (the zip and its top folder)."""
+    return f"{export.pk}-{slugify_name(export.name)}"
+
+
 def export_path(export: Export) -> Path:
     """The folder of a finished export.
 
@@ -270,7 +276,8 @@ def run_export(*, export_id: int) -> Export:
     if not claimed:
         return export
     parent = Path(django_settings.MEDIA_ROOT) / EXPORTS_DIR
-    relative = f"{EXPORTS_DIR}/{export.pk}-{slugify_name(export.name)}"
+    # A random part, so no one can guess another export's folder name.
+    relative = f"{EXPORTS_DIR}/{archive_name(export)}-{secrets.token_hex(16)}"
     final = Path(django_settings.MEDIA_ROOT) / relative
     temp = parent / f".tmp-{export.pk}-{uuid.uuid4().hex}"
     # A worker killed mid-export leaves its temporary folder; clear it first.

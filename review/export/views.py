@@ -7,7 +7,6 @@ from pathlib import Path
 
 from django.contrib import messages
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -16,6 +15,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from medsyn_app import files
 from medsyn_app.roles import admin_required
 from review.export import selectors, services, tasks
 from review.export.archive import stream_zip
@@ -75,12 +75,14 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @admin_required
 @require_GET
-def export_file(request: HttpRequest, pk: int, path: str) -> FileResponse:
-    export, root = _get_finished_export(pk)
+def export_file(request: HttpRequest, pk: int, path: str) -> HttpResponse:
+    export, _ = _get_finished_export(pk)
     # Only files the manifest lists can be fetched: no path tricks.
     if path not in selectors.file_names(export):
         raise Http404("No such file in this export")
-    return FileResponse((root / path).open("rb"), as_attachment=True)
+    return files.send(
+        f"{export.output_dir}/{path}", attachment_name=path.rsplit("/", 1)[-1]
+    )
 
 
 @admin_required
@@ -88,7 +90,7 @@ def export_file(request: HttpRequest, pk: int, path: str) -> FileResponse:
 def export_archive(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     export, root = _get_finished_export(pk)
     names = sorted(selectors.file_names(export))
-    folder = root.name
+    folder = services.archive_name(export)
     response = StreamingHttpResponse(
         stream_zip(root, names, prefix=folder), content_type="application/zip"
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from medsyn_app.roles import admin_required, reviewer_required
+from medsyn_app import files
+from medsyn_app.roles import admin_required
 from synthesis.ingest import services, tasks
 from synthesis.ingest.forms import ImportUploadForm
 from synthesis.models import Figure, ImportJob
@@ -43,10 +44,11 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, {"job": import_job})
 
 
-@reviewer_required
+@admin_required
 @require_GET
-def figure_image(request: HttpRequest, pk: int) -> FileResponse:
-    """A stored figure, for signed-in reviewers (sent with nosniff)."""
+def figure_image(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any stored figure, for admins (import reports show them). Reviewers get
+    figures through the review route, which checks the item is theirs."""
     figure = get_object_or_404(Figure, pk=pk)
     content_type = "image/jpeg" if figure.image.name.endswith(".jpg") else "image/png"
-    return FileResponse(figure.image.open("rb"), content_type=content_type)
+    return files.send(figure.image.name, content_type=content_type)
