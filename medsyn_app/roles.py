@@ -1,8 +1,13 @@
 """The two roles of MedSyn and the guards that enforce them.
 
 `admin` launches batches, exports and manages users; `reviewer` reviews only.
-A Django superuser counts as an admin, and an admin may also review. Every view
-goes through one of these guards, so a role check is never left to a template.
+A Django superuser (an operator, made with `createsuperuser`) counts as an
+admin, and an admin may also review. Every view goes through one of these
+guards, so a role check is never left to a template.
+
+MedSyn admins are not superusers: in Django admin they hold exactly the model
+permissions in `ADMIN_PERMISSIONS` (read the records, fix document and figure
+metadata, manage reviewer accounts), synced onto the group after every migrate.
 """
 
 from __future__ import annotations
@@ -21,18 +26,64 @@ REVIEWER_GROUP = "reviewer"
 ROLE_GROUPS = (ADMIN_GROUP, REVIEWER_GROUP)
 
 
+# What the admin group may do in Django admin ("app_label.codename"). Reviews,
+# revisions, items and verifications are read-only there for everyone.
+ADMIN_PERMISSIONS = (
+    *(
+        f"synthesis.view_{model}"
+        for model in (
+            "document", "figure", "batch", "item", "itemfigure", "verification",
+            "importjob", "chunk", "generationfailure",
+        )
+    ),
+    "synthesis.change_document",
+    "synthesis.change_figure",
+    *(
+        f"review.view_{model}"
+        for model in ("review", "itemrevision", "assignment", "export")
+    ),
+    "review.view_reviewerprofile",
+    "review.add_reviewerprofile",
+    "review.change_reviewerprofile",
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.view_group",
+)  # fmt: skip
+
+
 def grant_role(user: Any, role: str) -> None:
-    """Put a user in a role. Admins manage users, so they get Django's full admin."""
+    """Put a user in a role. Admins get Django admin (staff), never superuser."""
     from django.contrib.auth.models import Group
 
     if role not in ROLE_GROUPS:
         raise ValueError(f"unknown role {role!r}; expected one of {ROLE_GROUPS}")
-    is_admin_role = role == ADMIN_GROUP
-    user.is_staff = user.is_staff or is_admin_role
-    user.is_superuser = user.is_superuser or is_admin_role
-    user.save(update_fields=["is_staff", "is_superuser"])
+    if role == ADMIN_GROUP and not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
     user.groups.add(Group.objects.get_or_create(name=role)[0])
     user.__dict__.pop("_medsyn_groups", None)
+
+
+def sync_role_permissions(**_: Any) -> None:
+    """Give the admin group exactly `ADMIN_PERMISSIONS` (run after migrate).
+
+    Permissions are created first, so a fresh database gets them in one run.
+    """
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    wanted = Q(pk__in=[])
+    for name in ADMIN_PERMISSIONS:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group, _ = Group.objects.get_or_create(name=ADMIN_GROUP)
+    group.permissions.set(Permission.objects.filter(wanted))
+    Group.objects.get_or_create(name=REVIEWER_GROUP)
 
 
 def _group_names(user: Any) -> set[str]:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from medsyn_app.admin import ReadOnlyAdmin
 from review.models import Assignment, Export, ItemRevision, Review, ReviewerProfile
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin):
+class ReviewAdmin(ReadOnlyAdmin):
     list_display = [
         "item",
         "reviewer",
@@ -21,21 +22,21 @@ class ReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(ItemRevision)
-class ItemRevisionAdmin(admin.ModelAdmin):
+class ItemRevisionAdmin(ReadOnlyAdmin):
     list_display = ["item", "version", "author", "answer_changed", "created_at"]
     list_filter = ["answer_changed", "author"]
     raw_id_fields = ["item"]
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(ReadOnlyAdmin):
     list_display = ["item", "reviewer", "created_at", "claimed_until", "completed_at"]
     list_filter = ["reviewer"]
     raw_id_fields = ["item"]
 
 
 @admin.register(Export)
-class ExportAdmin(admin.ModelAdmin):
+class ExportAdmin(ReadOnlyAdmin):
     list_display = ["name", "status", "item_count", "seed", "created_by", "created_at"]
     list_filter = ["status"]
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from medsyn_app.admin import MetadataAdmin, ReadOnlyAdmin, ReadOnlyInline
 from synthesis.models import (
     Batch,
     Chunk,
@@ -16,7 +17,7 @@ from synthesis.models import (
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(MetadataAdmin):
     list_display = [
         "source_id",
         "title",
@@ -30,16 +31,18 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Figure)
-class FigureAdmin(admin.ModelAdmin):
+class FigureAdmin(MetadataAdmin):
     list_display = ["id", "document", "label", "modality", "anatomy", "width", "height"]
     list_filter = ["modality", "anatomy", "document__source_kind"]
     search_fields = ["caption", "label", "sha256", "document__source_id"]
     list_select_related = ["document"]
     raw_id_fields = ["document"]
+    # Metadata may be corrected here; the stored image and its hashes may not.
+    readonly_fields = ["image", "sha256", "phash", "width", "height", "group_key"]
 
 
 @admin.register(Batch)
-class BatchAdmin(admin.ModelAdmin):
+class BatchAdmin(ReadOnlyAdmin):
     list_display = [
         "name",
         "kind",
@@ -54,14 +57,12 @@ class BatchAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
-class ItemFigureInline(admin.TabularInline):
+class ItemFigureInline(ReadOnlyInline):
     model = ItemFigure
-    raw_id_fields = ["figure"]
-    extra = 0
 
 
 @admin.register(Item)
-class ItemAdmin(admin.ModelAdmin):
+class ItemAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "batch",
@@ -78,7 +79,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 
 @admin.register(Verification)
-class VerificationAdmin(admin.ModelAdmin):
+class VerificationAdmin(ReadOnlyAdmin):
     list_display = [
         "item",
         "verifier_model",
@@ -93,21 +94,21 @@ class VerificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     list_display = ["id", "original_name", "source_format", "status", "records_seen"]
     list_filter = ["status", "source_format"]
     readonly_fields = ["report", "error", "started_at", "finished_at"]
 
 
 @admin.register(Chunk)
-class ChunkAdmin(admin.ModelAdmin):
+class ChunkAdmin(ReadOnlyAdmin):
     list_display = ["batch", "index", "status", "attempts", "lease_expires_at"]
     list_filter = ["status"]
     raw_id_fields = ["batch"]
 
 
 @admin.register(GenerationFailure)
-class GenerationFailureAdmin(admin.ModelAdmin):
+class GenerationFailureAdmin(ReadOnlyAdmin):
     list_display = ["batch", "group_key", "sample_index", "attempt", "reason"]
     list_filter = ["reason"]
     raw_id_fields = ["batch"]

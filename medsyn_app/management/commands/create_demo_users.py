@@ -19,5 +19,5 @@ class Command(BaseCommand):
             raise CommandError(
                 "Refusing to create demo logins in production (use --force)."
             )
-        for login in demo_users.create_demo_users():
-            self.stdout.write(f"  {login.role:<9} {login.username} / {login.password}")
+        for account in demo_users.create_demo_users():
+            self.stdout.write(f"  {account.line}")

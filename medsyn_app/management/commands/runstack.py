@@ -34,8 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, host: str, no_worker: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
-        logins = demo_users.create_demo_users()
-        self._load_sample_data()
+        logins = self.prepare_data()
 
         python = sys.executable
         children: list[subprocess.Popen] = []
@@ -56,10 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"MedSyn is running at http://{host}:{port}/")
         )
-        for login in logins:
-            self.stdout.write(
-                f"  log in as {login.role:<9} {login.username} / {login.password}"
-            )
+        for line in logins:
+            self.stdout.write(f"  log in as {line}")
         self.stdout.write("Press Ctrl-C to stop the web server and the worker.\n")
 
         stopping = False
@@ -82,9 +79,12 @@ class Command(BaseCommand):
                 child.kill()
         self.stdout.write("Stopped.")
 
-    def _load_sample_data(self) -> None:
-        """Import the shipped demo set once, when the sample-data command exists."""
-        from django.core.management import get_commands
-
-        if "load_demo_data" in get_commands():
-            call_command("load_demo_data")
+    def prepare_data(self) -> list[str]:
+        """Demo logins and the demo set, outside production only; returns the
+        banner lines for the logins. In production, accounts come from the
+        operator (`createsuperuser`, then Django admin)."""
+        if settings.PRODUCTION:
+            return []
+        accounts = demo_users.create_demo_users()
+        call_command("load_demo_data")
+        return [account.line for account in accounts]

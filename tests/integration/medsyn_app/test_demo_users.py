@@ -30,3 +30,47 @@ def test_role_groups_exist_after_migrate():
     from django.contrib.auth.models import Group
 
     assert set(Group.objects.values_list("name", flat=True)) >= {"admin", "reviewer"}
+
+
+def test_a_changed_password_is_never_reset(client, capsys):
+    call_command("create_demo_users")
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("a-better-secret-of-mine")
+    admin.save(update_fields=["password"])
+    capsys.readouterr()
+    call_command("create_demo_users")
+    out = capsys.readouterr().out
+    assert "medsyn-admin" not in out
+    assert "admin (password changed)" in out
+    assert not client.login(username="admin", password="medsyn-admin")
+    assert client.login(username="admin", password="a-better-secret-of-mine")
+
+
+def test_demo_admins_are_not_superusers():
+    call_command("create_demo_users")
+    admin = get_user_model().objects.get(username="admin")
+    assert not admin.is_superuser
+    assert admin.is_staff and is_admin(admin)
+
+
+def test_runstack_creates_no_demo_logins_and_no_demo_data_in_production(settings):
+    from medsyn_app.management.commands.runstack import Command
+    from synthesis.models import Document
+
+    settings.PRODUCTION = True
+    assert Command().prepare_data() == []
+    assert not get_user_model().objects.exists()
+    assert not Document.objects.exists()
+
+
+def test_runstack_keeps_a_changed_admin_password_in_development(client):
+    from medsyn_app.management.commands.runstack import Command
+
+    call_command("create_demo_users")
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("a-better-secret-of-mine")
+    admin.save(update_fields=["password"])
+    lines = Command().prepare_data()
+    assert any("password changed" in line for line in lines)
+    assert not any("medsyn-admin" in line for line in lines)
+    assert client.login(username="admin", password="a-better-secret-of-mine")
