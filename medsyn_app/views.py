@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from medsyn_app import overview
 
 
+@require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html", {"overview": overview.for_user(request.user)})

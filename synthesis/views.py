@@ -5,7 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
@@ -14,6 +18,7 @@ from synthesis.forms import LaunchBatchForm
 from synthesis.models import Batch
 
 
+@require_GET
 @admin_required
 def batch_list(request: HttpRequest) -> HttpResponse:
     return render(
@@ -43,6 +48,7 @@ def batch_launch(request: HttpRequest) -> HttpResponse:
     return render(request, "synthesis/batch_launch.html", {"form": form})
 
 
+@require_GET
 @admin_required
 @vary_on_headers("HX-Request")
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:

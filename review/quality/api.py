@@ -10,10 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from medsyn_app.roles import IsMedsynAdmin, IsReviewer
+from review import queue
 from review.overlap import visible_reviews_for
 from review.quality import snapshots
 from review.quality.forms import DashboardForm
-from synthesis.models import Batch, Item
+from synthesis.models import Batch
 
 
 class QualityFiguresApi(APIView):
@@ -59,6 +60,7 @@ class ItemReviewsApi(APIView):
         undone_at = serializers.DateTimeField()
 
     def get(self, request: Request, pk: int) -> Response:
-        item = get_object_or_404(Item, pk=pk)
+        # An item the caller may not open is not there for them (404).
+        item = get_object_or_404(queue.visible_items(request.user), pk=pk)
         reviews = visible_reviews_for(item, request.user).order_by("created_at")
         return Response(self.OutputSerializer(reviews, many=True).data)

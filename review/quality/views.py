@@ -5,7 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
@@ -17,6 +21,7 @@ from synthesis.models import Batch, Item
 ITEM_PAGE = "quality/item.html"
 
 
+@require_GET
 @admin_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardForm(request.GET)
@@ -37,12 +42,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "quality/dashboard.html", context)
 
 
+@require_GET
 @admin_required
 def adjudication_queue(request: HttpRequest) -> HttpResponse:
     items = adjudication.adjudication_queue()[:200]
     return render(request, "quality/queue.html", {"items": items})
 
 
+@require_GET
 @admin_required
 def adjudication_item(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item.objects.select_related("batch"), pk=pk)

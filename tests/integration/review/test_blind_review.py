@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from review import overlap
+from review.models import Assignment
 from tests.fixtures.builders import (
     add_kept_items,
     add_review,
@@ -61,6 +62,7 @@ def test_admins_see_every_review(item, admin_user, reviewer_user, dave):
 def test_the_api_hides_other_decisions_until_the_caller_decides(
     item, reviewer_client, reviewer_user, dave
 ):
+    Assignment.objects.create(item=item, reviewer=reviewer_user)
     add_review(item, dave, "reject", reason_code="factually_wrong", comment="wrong")
     before = reviewer_client.get(_api(item.pk))
     assert before.status_code == 200
@@ -78,3 +80,10 @@ def test_the_api_hides_other_decisions_until_the_caller_decides(
 def test_the_api_refuses_outsiders_and_anonymous(outsider_client, item):
     assert outsider_client.get(_api(item.pk)).status_code == 403
     assert Client().get(_api(item.pk)).status_code in {401, 403}
+
+
+def test_the_api_answers_404_for_an_item_not_handed_to_the_caller(
+    item, reviewer_client, dave
+):
+    add_review(item, dave, "reject", reason_code="factually_wrong", comment="wrong")
+    assert reviewer_client.get(_api(item.pk)).status_code == 404
