@@ -12,6 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Exists, OuterRef
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.exceptions import APIException, AuthenticationFailed
 
 from medsyn_app.roles import ROLE_GROUPS
 
@@ -30,3 +32,27 @@ class RoleBackend(ModelBackend):
         # The per-user cache that `medsyn_app.roles` checks roles against.
         user._medsyn_groups = {n for n in ROLE_GROUPS if getattr(user, f"_holds_{n}")}
         return user
+
+
+class LockedOut(APIException):
+    status_code = 429
+    default_detail = (
+        "Too many failed log-ins for this username from this address: "
+        "locked out for a while. Use an API token, or ask a MedSyn admin."
+    )
+    default_code = "locked_out"
+
+
+class LockoutAwareBasicAuthentication(BasicAuthentication):
+    """DRF basic auth that says "locked out" (429) when django-axes refused the
+    credentials, instead of calling a right password wrong."""
+
+    def authenticate_credentials(
+        self, userid: str, password: str, request: Any = None
+    ) -> Any:
+        try:
+            return super().authenticate_credentials(userid, password, request)
+        except AuthenticationFailed:
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut() from None
+            raise

@@ -7,6 +7,7 @@ lists every variable read here.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -53,7 +54,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_htmx",
     "template_partials",
+    "axes",
+    "knox",
     "medsyn_app",
+    "medsyn_app.audit",
+    "medsyn_app.accounts",
     "synthesis",
     "synthesis.ingest",
     "review",
@@ -68,9 +73,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "medsyn_app.audit.context.AuditOriginMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "medsyn_app.sessions.IdleTimeoutMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "medsyn_app.urls"
@@ -128,7 +137,33 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 # A ModelBackend that also reads the role groups with the user row (one query
 # less on every page). It is the only backend, so a password is checked once.
-AUTHENTICATION_BACKENDS = ["medsyn_app.auth_backend.RoleBackend"]
+# Axes first: a locked-out username and address is refused before any password
+# is checked. Then a ModelBackend that also reads the role groups with the user
+# row (one query less on every page); a password is checked once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "medsyn_app.auth_backend.RoleBackend",
+]
+# Login protection (django-axes), on the form, Django admin and API basic auth:
+# after this many failures for one username from one address, that pair is
+# refused until the cool-off has passed. Lockouts go to the audit log.
+AXES_FAILURE_LIMIT = env_int("MEDSYN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("MEDSYN_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Sessions end after this long without a request (sliding; see
+# medsyn_app.sessions.IdleTimeoutMiddleware), and with the browser.
+SESSION_COOKIE_AGE = env_int("MEDSYN_SESSION_IDLE_SECONDS", 8 * 3600)
+# Password reset mails a link, so it is offered only when mail is set up.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "medsyn@localhost")
+MEDSYN_PASSWORD_RESET_BY_EMAIL = bool(EMAIL_HOST)
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -163,9 +198,12 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 MEDSYN_MAX_UPLOAD_BYTES = env_int("MEDSYN_MAX_UPLOAD_BYTES", 2 * 1024**3)
 
 REST_FRAMEWORK = {
+    # Scripts use API tokens (hashed at rest; /accounts/tokens/). Basic auth
+    # still works, behind the same lockout as the login form.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "knox.auth.TokenAuthentication",
+        "medsyn_app.auth_backend.LockoutAwareBasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -247,5 +285,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Lockouts are in the audit log; axes logs every successful login too.
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# API tokens (django-rest-knox): only a hash is stored; a token is shown once.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env_int("MEDSYN_API_TOKEN_DAYS", 90)),
+    "AUTO_REFRESH": False,
+    "TOKEN_LIMIT_PER_USER": 20,
 }

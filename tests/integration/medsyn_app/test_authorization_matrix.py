@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from knox.models import AuthToken
 
 from review.export import services as export_services
 from review.models import Assignment, ItemRevision, ReviewerProfile
@@ -101,6 +103,16 @@ def world(tmp_path) -> World:
         "review.reviewerprofile": ReviewerProfile.objects.create(user=other),
         "auth.user": other,
         "auth.group": Group.objects.get(name="reviewer"),
+        "knox.authtoken": AuthToken.objects.create(user=other)[0],
+        "axes.accessattempt": AccessAttempt.objects.create(
+            username="bob", ip_address="10.0.0.1", failures_since_start=1
+        ),
+        "axes.accesslog": AccessLog.objects.create(
+            username="bob", ip_address="10.0.0.1"
+        ),
+        "axes.accessfailurelog": AccessFailureLog.objects.create(
+            username="bob", ip_address="10.0.0.1"
+        ),
     }
     return World(
         reviewer, other, admin, batch, item, figure, figure.document, export, job,
@@ -135,6 +147,7 @@ ADMIN_FORM_POST = (LOGIN, 403, 403, 200)  # an empty form comes back with errors
 ADMIN_API = (403, 403, 403, 200)
 ADMIN_API_POST = (403, 403, 403, 400)
 EVERYONE = (200, 200, 200, 200)
+NOWHERE = (404, 404, 404, 404)
 SIGNED_IN = (LOGIN, 200, 200, 200)
 
 PAGES: dict[str, Entry] = {
@@ -144,7 +157,8 @@ PAGES: dict[str, Entry] = {
     "logout": Entry({"POST": (302, 302, 302, 302)}),
     "password_change": Entry({"GET": SIGNED_IN, "POST": SIGNED_IN}),
     "password_change_done": Entry({"GET": SIGNED_IN}),
-    "password_reset": Entry({"GET": EVERYONE, "POST": EVERYONE}),
+    # No mail is configured in tests: the reset form is not offered.
+    "password_reset": Entry({"GET": NOWHERE, "POST": NOWHERE}),
     "password_reset_done": Entry({"GET": EVERYONE}),
     "password_reset_confirm": Entry(
         {"GET": EVERYONE, "POST": EVERYONE},
@@ -152,6 +166,10 @@ PAGES: dict[str, Entry] = {
         other_methods=200,  # Django's view shows "invalid link" for any method
     ),
     "password_reset_complete": Entry({"GET": EVERYONE}),
+    # Account pages: API tokens for oneself (admins: for anyone); the audit log.
+    "accounts:tokens": Entry({"GET": SIGNED_IN, "POST": (LOGIN, 400, 400, 400)}),
+    "accounts:revoke": Entry({"POST": (LOGIN, 302, 302, 302)}),
+    "audit:events": Entry({"GET": ADMIN_PAGE}),
     # Importing: admins only.
     "imports:upload": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
     "imports:job": Entry({"GET": ADMIN_PAGE}, lambda w: {"pk": w.job.pk}),
@@ -206,7 +224,7 @@ PAGES: dict[str, Entry] = {
 
 # Django admin, per registered model: what the admin group may do there.
 # "read": read-only for everyone; "metadata": read and change, never add or
-# delete; "manage": read, add and change; "view": read only (no change view).
+# delete; "manage": read, add and change; "operators": nothing (superusers only).
 ADMIN_MODELS: dict[str, str] = {
     "synthesis.document": "metadata",
     "synthesis.figure": "metadata",
@@ -223,6 +241,11 @@ ADMIN_MODELS: dict[str, str] = {
     "review.reviewerprofile": "manage",
     "auth.user": "manage",
     "auth.group": "read",
+    # Login protection and API token records: operators (superusers) only.
+    "knox.authtoken": "operators",
+    "axes.accessattempt": "operators",
+    "axes.accesslog": "operators",
+    "axes.accessfailurelog": "operators",
 }
 # Staff-only pages: non-staff and anonymous users go to the admin login.
 ADMIN_SITE_PAGES = {
@@ -327,6 +350,8 @@ def test_each_persona_gets_the_declared_status(world, name):
 
 
 def _admin_expectation(policy: str, kind: str, method: str) -> int:
+    if policy == "operators":
+        return 403
     readable = kind in {"changelist", "change", "history"}
     if method == "GET":
         if readable:
