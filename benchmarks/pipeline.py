@@ -1,9 +1,10 @@
 """Orchestration overhead of the synthesis pipeline, outside model time.
 
 Runs whole chunks (claim, image sizing, prompt building, parsing, schema
-validation, scoring, database writes) against zero-latency fake backends and
-prints milliseconds per item, then SQL queries per chunk for several chunk
-sizes (they should not grow with the chunk). Uses its own throwaway database:
+validation, scoring, database writes) against zero-latency fake backends (the
+fake endpoints of tests/settings.py) and prints milliseconds per item, then SQL
+queries per chunk for several chunk sizes (they should not grow with the
+chunk). Uses its own throwaway database:
 
     .venv/bin/python benchmarks/pipeline.py                  # SQLite in a temp dir
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medsyn_bench \
@@ -26,7 +27,8 @@ sys.path.insert(0, str(REPO))
 
 
 def _setup(tmp: Path) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "medsyn_app.settings")
+    # The fake backends are model endpoints registered by the test settings.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
     os.environ["MEDIA_ROOT"] = str(tmp / "media")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

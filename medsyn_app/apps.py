@@ -11,7 +11,12 @@ class MedsynAppConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
+        from medsyn_app import endpoints
         from medsyn_app.roles import sync_role_permissions
+
+        # A mistake in the model endpoint registry stops every process at
+        # start-up (web, worker, command) rather than at a batch's first chunk.
+        endpoints.registry()
 
         # Setup, not domain flow: the admin group's permissions follow the code.
         # This app has no models, so Django sends it no post_migrate of its own;

@@ -253,19 +253,16 @@ CELERY_BEAT_SCHEDULE = {
 # The queue synthesis chunks go to (GPU workers listen on it).
 MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
 
-# Model defaults used when a batch does not name its own backend.
+# Model endpoints are operator configuration (medsyn_app/endpoints.py): a TOML
+# or JSON file, or inline JSON; with neither, only the `demo` endpoint exists.
+# Batches pick endpoints by name; these name each role's default.
+MEDSYN_ENDPOINTS_FILE = env_str("MEDSYN_ENDPOINTS_FILE")
+MEDSYN_ENDPOINTS = env_str("MEDSYN_ENDPOINTS")
+MEDSYN_GENERATOR_ENDPOINT = env_str("MEDSYN_GENERATOR_ENDPOINT", "demo")
+MEDSYN_VERIFIER_ENDPOINT = env_str("MEDSYN_VERIFIER_ENDPOINT", "demo")
 MEDSYN_DEMO_MODEL_DIR = Path(
     env_str("MEDSYN_DEMO_MODEL_DIR", str(VAR_DIR / "models" / "tiny-qwen2_5-vl"))
 )
-MEDSYN_GENERATOR_BACKEND = env_str("MEDSYN_GENERATOR_BACKEND", "hf_transformers")
-MEDSYN_GENERATOR_MODEL = env_str("MEDSYN_GENERATOR_MODEL", "")
-MEDSYN_VERIFIER_BACKEND = env_str("MEDSYN_VERIFIER_BACKEND", "hf_transformers")
-MEDSYN_VERIFIER_MODEL = env_str("MEDSYN_VERIFIER_MODEL", "")
-MEDSYN_OPENAI_BASE_URL = env_str("MEDSYN_OPENAI_BASE_URL", "")
-MEDSYN_OPENAI_API_KEY = env_secret("MEDSYN_OPENAI_API_KEY") or ""
-# Generator and verifier usually sit behind two `vllm serve` processes.
-MEDSYN_GENERATOR_BASE_URL = env_str("MEDSYN_GENERATOR_BASE_URL", MEDSYN_OPENAI_BASE_URL)
-MEDSYN_VERIFIER_BASE_URL = env_str("MEDSYN_VERIFIER_BASE_URL", MEDSYN_OPENAI_BASE_URL)
 
 if PRODUCTION:
     SESSION_COOKIE_SECURE = True

@@ -1,4 +1,8 @@
-"""JSON API for batches: launch one, list them, read one's progress (admins)."""
+"""JSON API for batches: launch one, list them, read one's progress (admins).
+
+A refused launch answers 400 with the offending field as the key, DRF style
+(`{"config.generator.base_url": ["..."]}`), plus `detail` for people reading.
+"""
 
 from __future__ import annotations
 
@@ -31,6 +35,13 @@ class BatchListApi(APIView):
         figure_filter = serializers.DictField(required=False, default=dict)
         config = serializers.DictField(required=False, default=dict)
 
+        def validate(self, attrs: dict) -> dict:
+            if unknown := sorted(set(self.initial_data) - set(self.fields)):
+                raise serializers.ValidationError(
+                    {key: ["Unknown field."] for key in unknown}
+                )
+            return attrs
+
     def get(self, request: Request) -> Response:
         return Response(BatchOutput(selectors.batches(), many=True).data)
 
@@ -44,7 +55,10 @@ class BatchListApi(APIView):
                 **data.validated_data,
             )
         except services.BatchConfigError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+            body = {"detail": str(exc)}
+            if exc.field:
+                body[exc.field] = [str(exc)]
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
 
 

@@ -9,9 +9,10 @@ again) either finds it done or is the only one that writes.
 
 from __future__ import annotations
 
-import json
+import socket
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -20,8 +21,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from synthesis import parsing, pipeline, services, tagging
-from synthesis.backends import get_backend
+from medsyn_app import endpoints
+from synthesis import backends, parsing, pipeline, services, tagging
 from synthesis.backends.base import Backend, BackendError, BackendUnavailable
 from synthesis.models import (
     Batch,
@@ -36,18 +37,43 @@ from synthesis.models import (
     Verification,
 )
 
-# One backend object per worker process and configuration: models load once.
-_BACKENDS: dict[str, Backend] = {}
+# One backend per worker process and endpoint: models load once. The endpoint
+# is kept beside it, so a registry that changed (tests, a reload) rebuilds it.
+_BACKENDS: dict[str, tuple[endpoints.Endpoint, Backend]] = {}
 
 
-def backend_for(role_config: dict[str, Any]) -> Backend:
-    options = dict(role_config.get("options") or {})
-    if role_config.get("model"):
-        options["model"] = role_config["model"]
-    key = json.dumps([role_config["backend"], options], sort_keys=True, default=str)
-    if key not in _BACKENDS:
-        _BACKENDS[key] = get_backend(role_config["backend"], **options)
-    return _BACKENDS[key]
+def backend_for(role: str, role_config: Mapping[str, Any]) -> Backend:
+    """The backend for a batch's `role`, built from THIS process's registry by
+    endpoint name; the provenance stored beside the name is never used here."""
+    name = role_config.get("endpoint")
+    if not name:
+        raise BackendError(
+            f"this batch names no {role} endpoint (launched before model "
+            "endpoints existed?); launch it again",
+            retryable=False,
+        )
+    try:
+        endpoint = endpoints.get(name)
+    except endpoints.UnknownEndpoint:
+        raise BackendError(
+            f"{role} endpoint {name!r} is not registered on this worker "
+            f"({socket.gethostname()}); add it to the worker's endpoint registry",
+            retryable=False,
+        ) from None
+    if not endpoint.serves(role):
+        raise BackendError(
+            f"endpoint {name!r} does not serve {role} on this worker", retryable=False
+        )
+    cached = _BACKENDS.get(name)
+    if cached is None or cached[0] != endpoint:
+        if cached is not None and hasattr(cached[1], "close"):
+            cached[1].close()  # the endpoint changed: drop the old connections
+        try:
+            cached = (endpoint, backends.from_endpoint(endpoint))
+        except endpoints.EndpointError as exc:
+            raise BackendError(str(exc), retryable=False) from None
+        _BACKENDS[name] = cached
+    return cached[1]
 
 
 @dataclass
@@ -198,7 +224,7 @@ def _run_claimed(held: Claim) -> str:
         if (group.key, i) not in existing and tries[(group.key, i)] < allowed
     ]
 
-    generator = backend_for(config["generator"])
+    generator = backend_for("generator", config["generator"])
     made: list[pipeline.Generated] = []
     failed: list[tuple[pipeline.Generated, int]] = []
     while pending:
@@ -216,7 +242,7 @@ def _run_claimed(held: Claim) -> str:
         if not renew(claim=held):
             return "superseded"
 
-    verifier = backend_for(config["verifier"])
+    verifier = backend_for("verifier", config["verifier"])
     verdicts = pipeline.verify(
         verifier,
         [

@@ -1,4 +1,9 @@
-"""HTML input for launching a batch; the service decides what is allowed."""
+"""HTML input for launching a batch; the service decides what is allowed.
+
+Models are chosen from the registered endpoints that serve each role, by name;
+the form has no field for a runtime, URL, key or path, and refuses a request
+that sends one.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,30 @@ from typing import Any
 
 from django import forms
 
+from medsyn_app import endpoints
 from synthesis import vocabulary
-from synthesis.backends import RUNTIMES
+from synthesis.batch_config import BatchConfigError
+
+# Where a service error about a config field is shown on this form.
+_FIELD_OF = {
+    "config.generator.endpoint": "generator_endpoint",
+    "config.verifier.endpoint": "verifier_endpoint",
+    "config.sampling.temperature": "temperature",
+    "config.sampling.top_p": "top_p",
+    "config.sampling.max_tokens": "max_tokens",
+    "config.sampling.seed": "seed",
+    "config.items_per_group": "items_per_group",
+    "config.keep_rule.min_score": "min_score",
+    "config.chunk_size": "chunk_size",
+    "figure_filter.modality": "modality",
+    "figure_filter.document": "document",
+    "figure_filter.sample": "sample",
+}
+_NOT_FIELDS = {"csrfmiddlewaretoken"}
+
+
+def _endpoint_choices(role: str) -> list[tuple[str, str]]:
+    return [(e.name, e.label) for e in endpoints.for_role(role)]
 
 
 class LaunchBatchForm(forms.Form):
@@ -22,12 +49,11 @@ class LaunchBatchForm(forms.Form):
     sample = forms.IntegerField(
         required=False, min_value=1, help_text="A random sample of this many groups."
     )
-    generator_backend = forms.CharField(
-        max_length=200, help_text=f"One of {', '.join(RUNTIMES)}, or module:Class."
+    generator_endpoint = forms.ChoiceField(
+        label="Generator endpoint",
+        help_text="Model endpoints are set up by the operator.",
     )
-    generator_model = forms.CharField(required=False, max_length=200)
-    verifier_backend = forms.CharField(max_length=200)
-    verifier_model = forms.CharField(required=False, max_length=200)
+    verifier_endpoint = forms.ChoiceField(label="Verifier endpoint")
     temperature = forms.FloatField(min_value=0.0, max_value=2.0)
     top_p = forms.FloatField(min_value=0.0, max_value=1.0)
     max_tokens = forms.IntegerField(min_value=16, max_value=32768)
@@ -38,14 +64,18 @@ class LaunchBatchForm(forms.Form):
     )
     chunk_size = forms.IntegerField(min_value=1, max_value=1000)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form: the registry is settings, not import-time state.
+        self.fields["generator_endpoint"].choices = _endpoint_choices("generator")
+        self.fields["verifier_endpoint"].choices = _endpoint_choices("verifier")
+
     @classmethod
     def initial_from(cls, config: dict[str, Any]) -> dict[str, Any]:
         sampling = config["sampling"]
         return {
-            "generator_backend": config["generator"]["backend"],
-            "generator_model": config["generator"]["model"],
-            "verifier_backend": config["verifier"]["backend"],
-            "verifier_model": config["verifier"]["model"],
+            "generator_endpoint": config["generator"]["endpoint"],
+            "verifier_endpoint": config["verifier"]["endpoint"],
             "temperature": sampling["temperature"],
             "top_p": sampling["top_p"],
             "max_tokens": sampling["max_tokens"],
@@ -55,6 +85,21 @@ class LaunchBatchForm(forms.Form):
             "chunk_size": config["chunk_size"],
         }
 
+    def clean(self) -> dict[str, Any]:
+        # A field this form does not have (base_url, api_key, an old
+        # generator_backend) is refused by name rather than silently dropped.
+        if unknown := sorted(set(self.data) - set(self.fields) - _NOT_FIELDS):
+            raise forms.ValidationError(
+                "This form does not take %(fields)s; pick model endpoints by name.",
+                code="unknown_field",
+                params={"fields": ", ".join(unknown)},
+            )
+        return super().clean()
+
+    def add_service_error(self, error: BatchConfigError) -> None:
+        """Show a refused launch on the field it is about (else above the form)."""
+        self.add_error(_FIELD_OF.get(error.field), str(error))
+
     def figure_filter(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {k: data[k] for k in ("modality", "document", "sample") if data.get(k)}
@@ -62,14 +107,8 @@ class LaunchBatchForm(forms.Form):
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "generator": {
-                "backend": data["generator_backend"].strip(),
-                "model": data["generator_model"].strip(),
-            },
-            "verifier": {
-                "backend": data["verifier_backend"].strip(),
-                "model": data["verifier_model"].strip(),
-            },
+            "generator": {"endpoint": data["generator_endpoint"]},
+            "verifier": {"endpoint": data["verifier_endpoint"]},
             "sampling": {
                 k: data[k] for k in ("temperature", "top_p", "max_tokens", "seed")
             },

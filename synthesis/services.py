@@ -6,14 +6,13 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from synthesis import pipeline, prompts, rebalancing, rubric
-from synthesis.backends import RUNTIMES
+from synthesis import batch_config, rebalancing
+from synthesis.batch_config import BatchConfigError
 from synthesis.models import (
     Batch,
     BatchStatus,
@@ -56,105 +55,6 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     return batch
 
 
-class BatchConfigError(ValueError):
-    """A launch request that cannot run; the message says which setting and why."""
-
-
-def default_config() -> dict[str, Any]:
-    """The settings a batch runs with unless the launcher says otherwise."""
-    return {
-        "generator": {
-            "backend": settings.MEDSYN_GENERATOR_BACKEND,
-            "model": settings.MEDSYN_GENERATOR_MODEL,
-            "options": {},
-        },
-        "verifier": {
-            "backend": settings.MEDSYN_VERIFIER_BACKEND,
-            "model": settings.MEDSYN_VERIFIER_MODEL,
-            "options": {},
-        },
-        "generator_prompt": "v1",
-        "verifier_prompt": "v1",
-        "rubric_version": rubric.RUBRIC_V1.version,
-        "sampling": {"max_tokens": 1024, "temperature": 0.0, "top_p": 1.0, "seed": 42},
-        # 17 rubric rows with reasons need more room than one item.
-        "verifier_sampling": {"max_tokens": 3072},
-        "retry_temperature": 0.7,
-        "items_per_group": 1,
-        "generation_retries": 2,
-        "keep_rule": {"min_score": 0.967},
-        "chunk_size": 16,
-        "image_long_side": 384,
-        "lease_seconds": 600,
-        "max_chunk_attempts": 3,
-        "queue": settings.MEDSYN_SYNTHESIS_QUEUE,
-    }
-
-
-def _merged(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merged(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _check_config(config: dict[str, Any]) -> None:
-    try:
-        pipeline.Settings.from_config(config)
-        rubric.get_rubric(config["rubric_version"])
-        prompts.template("generator", config["generator_prompt"])
-        prompts.template("verifier", config["verifier_prompt"])
-    except (ValueError, TypeError) as exc:
-        raise BatchConfigError(str(exc)) from None
-    for role in ("generator", "verifier"):
-        name = config[role]["backend"]
-        if name not in RUNTIMES and ":" not in name:
-            raise BatchConfigError(f"unknown {role} backend {name!r}")
-    limits = {
-        "items_per_group": (1, 20),
-        "generation_retries": (0, 10),
-        "chunk_size": (1, 1000),
-        "image_long_side": (28, 4096),
-        "lease_seconds": (1, 24 * 3600),
-        "max_chunk_attempts": (1, 20),
-    }
-    for key, (low, high) in limits.items():
-        value = config[key]
-        if not isinstance(value, int) or not low <= value <= high:
-            raise BatchConfigError(f"{key} must be a whole number in {low}..{high}")
-    if not 0.0 <= config["keep_rule"]["min_score"] <= 1.0:
-        raise BatchConfigError("keep_rule.min_score must be between 0 and 1")
-    if not 0.0 <= config["retry_temperature"] <= 2.0:
-        raise BatchConfigError("retry_temperature must be between 0 and 2")
-
-
-def _fill_server_urls(config: dict[str, Any]) -> None:
-    """Record which server an `openai_compat` role talks to, so the batch says
-    where its items came from (the API key stays in the environment)."""
-    for role in ("generator", "verifier"):
-        role_config = config[role]
-        options = role_config.setdefault("options", {})
-        if role_config["backend"] == "openai_compat" and not options.get("base_url"):
-            url = getattr(settings, f"MEDSYN_{role.upper()}_BASE_URL", "")
-            if url := url or settings.MEDSYN_OPENAI_BASE_URL:
-                options["base_url"] = url
-
-
-FILTER_KEYS = {"modality", "document", "sample", "limit", "figure_ids"}
-
-
-def _check_filter(figure_filter: Mapping[str, Any]) -> None:
-    if unknown := sorted(set(figure_filter) - FILTER_KEYS):
-        raise BatchConfigError(f"unknown figure filter {', '.join(unknown)}")
-    for key in ("sample", "limit"):
-        value = figure_filter.get(key)
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise BatchConfigError(f"figure filter {key} must be a positive number")
-
-
 def _select_groups(figure_filter: Mapping[str, Any], seed: int) -> list[list[int]]:
     """Figure ids grouped by figure group, in a stable order (then sampled)."""
     figures = Figure.objects.all()
@@ -188,13 +88,12 @@ def launch_batch(
 ) -> Batch:
     """Snapshot the full config, cut the selected figure groups into chunks and
     queue them once the transaction commits (so no worker sees a half batch).
-    With `enqueue=None` the chunks wait until a caller sends them."""
+    With `enqueue=None` the chunks wait until a caller sends them. A config
+    the launcher may not set raises `BatchConfigError` naming the field."""
     figure_filter = dict(figure_filter or {})
-    _check_filter(figure_filter)
-    full = _merged(default_config(), config or {})
+    batch_config.check_filter(figure_filter)
+    full = batch_config.resolve(config or {})
     full["figure_filter"] = figure_filter
-    _check_config(full)
-    _fill_server_urls(full)
     groups = _select_groups(figure_filter, seed=full["sampling"].get("seed") or 0)
     if not groups:
         raise BatchConfigError("no figures match this selection")

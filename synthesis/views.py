@@ -13,7 +13,7 @@ from django.views.decorators.http import (
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
-from synthesis import selectors, services, tasks
+from synthesis import batch_config, selectors, services, tasks
 from synthesis.forms import LaunchBatchForm
 from synthesis.models import Batch
 
@@ -29,7 +29,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
 @admin_required
 @require_http_methods(["GET", "POST"])
 def batch_launch(request: HttpRequest) -> HttpResponse:
-    initial = LaunchBatchForm.initial_from(services.default_config())
+    initial = LaunchBatchForm.initial_from(batch_config.default_config())
     form = LaunchBatchForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -41,7 +41,7 @@ def batch_launch(request: HttpRequest) -> HttpResponse:
                 enqueue=tasks.send_chunks,
             )
         except services.BatchConfigError as exc:
-            form.add_error(None, str(exc))
+            form.add_service_error(exc)
         else:
             messages.success(request, f"Batch “{batch.name}” queued.")
             return redirect("synthesis:batch_detail", pk=batch.pk)

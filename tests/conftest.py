@@ -9,12 +9,6 @@ from tests.fixtures.builders import make_user
 pytest_plugins = ["tests.fixtures.services", "tests.fixtures.demo_model"]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """PBKDF2 costs ~0.3 s a user; tests make hundreds. Not a production setting."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def admin_user(db):
     return make_user("alice", role="admin")

@@ -5,19 +5,20 @@ failures (429, 5xx, connection errors, timeouts) are retried with exponential
 backoff, honouring Retry-After; other 4xx are final. Structured output is asked
 for as `response_format: {"type": "json_schema", ...}` and every answer is
 validated anyway, because servers can ignore a schema and still answer 200.
+
+The client gets exactly what its endpoint says: no URL or key from the
+environment, so a key goes only to the URL it was configured with.
 """
 
 from __future__ import annotations
 
 import email.utils
-import os
 import random
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,7 +52,7 @@ class OpenAICompatBackend:
         *,
         model: str = "",
         base_url: str = "",
-        api_key: str | None = None,
+        api_key: str = "",
         max_concurrency: int = 8,
         connect_timeout_s: float = 5.0,
         read_timeout_s: float = 300.0,
@@ -62,11 +63,9 @@ class OpenAICompatBackend:
         schema_name: str = "medsyn_output",
         extra_body: dict[str, Any] | None = None,
     ) -> None:
-        base_url = base_url or os.environ.get("MEDSYN_OPENAI_BASE_URL", "")
         if not base_url:
             raise BackendError(
-                "openai_compat needs base_url (or MEDSYN_OPENAI_BASE_URL), "
-                "e.g. http://127.0.0.1:8001/v1",
+                "openai_compat needs base_url, e.g. http://127.0.0.1:8001/v1",
                 retryable=False,
             )
         if not model:
@@ -75,7 +74,7 @@ class OpenAICompatBackend:
             )
         self.model_name = model
         self.url = base_url.rstrip("/") + "/chat/completions"
-        self.api_key = api_key if api_key is not None else _env_api_key()
+        self.api_key = api_key
         self.max_concurrency = max(1, max_concurrency)
         self.timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self.max_retries = max_retries
@@ -102,7 +101,7 @@ class OpenAICompatBackend:
             raise BackendError(
                 f"{self.url} refused every request: "
                 f"{outcomes[0].completion.error.message} "
-                "(check the model name, base_url and MEDSYN_OPENAI_API_KEY)",
+                "(check the endpoint's model, base_url and API key)",
                 retryable=False,
             )
         return [o.completion for o in outcomes]
@@ -249,13 +248,6 @@ def _retry_after(response: httpx.Response) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def _env_api_key() -> str:
-    if os.environ.get("MEDSYN_OPENAI_API_KEY"):
-        return os.environ["MEDSYN_OPENAI_API_KEY"]
-    key_file = os.environ.get("MEDSYN_OPENAI_API_KEY_FILE")
-    return Path(key_file).read_text().strip() if key_file else ""
 
 
 def _failed(

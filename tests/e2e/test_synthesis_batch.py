@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.builders import PASSWORD, make_figures
-from tests.fixtures.fake_backends import FAKE_GENERATOR, FAKE_VERIFIER
 from tests.fixtures.services import celery_worker
 
 pytestmark = [
@@ -25,8 +24,8 @@ def test_admin_launches_a_batch_and_watches_it_complete(
         page.click("#main-nav a:has-text('Batches')")
         page.click("text=Launch a batch")
         page.fill("#id_name", "Browser batch")
-        page.fill("#id_generator_backend", FAKE_GENERATOR)
-        page.fill("#id_verifier_backend", FAKE_VERIFIER)
+        page.select_option("#id_generator_endpoint", "fake-generator")
+        page.select_option("#id_verifier_endpoint", "fake-verifier")
         page.fill("#id_chunk_size", "1")
         page.fill("#id_items_per_group", "2")
         page.click("button:has-text('Launch')")

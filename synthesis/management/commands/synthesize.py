@@ -27,8 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--document", help="only figures of this source id")
         parser.add_argument("--sync", action="store_true", help="run here and wait")
         for role in ("generator", "verifier"):
-            parser.add_argument(f"--{role}-backend", help="runtime name or dotted path")
-            parser.add_argument(f"--{role}-model", help="model id or local path")
+            parser.add_argument(
+                f"--{role}-endpoint",
+                help=f"a registered model endpoint serving {role} (default: "
+                f"MEDSYN_{role.upper()}_ENDPOINT)",
+            )
         parser.add_argument("--items-per-group", type=int)
         parser.add_argument("--chunk-size", type=int)
         parser.add_argument("--min-score", type=float, help="keep threshold (0..1)")
@@ -45,7 +48,10 @@ class Command(BaseCommand):
                 enqueue=None if options["sync"] else tasks.send_chunks,
             )
         except services.BatchConfigError as exc:
-            raise CommandError(str(exc)) from None
+            message = str(exc)
+            if exc.field and not message.startswith(exc.field):
+                message = f"{exc.field}: {message}"
+            raise CommandError(message) from None
         self.stdout.write(
             f"Batch {batch.pk}: {batch.figure_groups_total} figure groups in "
             f"{batch.chunks.count()} chunks"
@@ -75,13 +81,8 @@ def _figure_filter(options: dict[str, Any]) -> dict[str, Any]:
 def _config(options: dict[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for role in ("generator", "verifier"):
-        role_config = {}
-        if options.get(f"{role}_backend"):
-            role_config = {"backend": options[f"{role}_backend"], "options": {}}
-        if options.get(f"{role}_model") is not None:
-            role_config["model"] = options[f"{role}_model"]
-        if role_config:
-            config[role] = role_config
+        if options.get(f"{role}_endpoint") is not None:
+            config[role] = {"endpoint": options[f"{role}_endpoint"]}
     for key in ("items_per_group", "chunk_size", "queue"):
         if options.get(key) is not None:
             config[key] = options[key]

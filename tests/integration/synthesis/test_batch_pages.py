@@ -8,7 +8,7 @@ from django.urls import reverse
 from synthesis import services
 from synthesis.models import Batch, BatchStatus, GenerationFailure
 from tests.fixtures.builders import make_figures
-from tests.fixtures.fake_backends import FAKE_GENERATOR, FAKE_VERIFIER, fake_config
+from tests.fixtures.fake_backends import fake_config
 
 pytestmark = pytest.mark.django_db
 
@@ -65,8 +65,8 @@ def test_launch_form_creates_a_batch_and_queues_it_on_commit(
     make_figures(4)
     form = {
         "name": "From the browser", "modality": "CT", "document": "", "sample": "3",
-        "generator_backend": FAKE_GENERATOR, "generator_model": "g1",
-        "verifier_backend": FAKE_VERIFIER, "verifier_model": "v1",
+        "generator_endpoint": "fake-generator-prose",
+        "verifier_endpoint": "fake-verifier",
         "temperature": "0.7", "top_p": "0.9", "max_tokens": "512", "seed": "7",
         "items_per_group": "2", "min_score": "0.9", "chunk_size": "2",
     }  # fmt: skip
@@ -83,7 +83,8 @@ def test_launch_form_creates_a_batch_and_queues_it_on_commit(
         "max_tokens": 512,
         "seed": 7,
     }
-    assert batch.config["generator"]["model"] == "g1"
+    assert batch.config["generator"]["endpoint"] == "fake-generator-prose"
+    assert batch.config["generator"]["model"] == "fake-generator"
     assert batch.config["items_per_group"] == 2
     assert batch.config["keep_rule"] == {"min_score": 0.9}
     assert batch.config["figure_filter"] == {"modality": "CT", "sample": 3}
@@ -106,7 +107,8 @@ def test_launch_form_rejects_out_of_range_values(admin_client):
 
 
 LAUNCH_DEFAULTS = {
-    "name": "x", "generator_backend": FAKE_GENERATOR, "verifier_backend": FAKE_VERIFIER,
+    "name": "x", "generator_endpoint": "fake-generator",
+    "verifier_endpoint": "fake-verifier",
     "temperature": "0", "top_p": "1", "max_tokens": "256", "seed": "1",
     "items_per_group": "1", "min_score": "0.967", "chunk_size": "4",
 }  # fmt: skip

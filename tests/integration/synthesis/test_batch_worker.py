@@ -57,7 +57,7 @@ def test_a_launched_batch_completes_on_a_real_worker(admin_user):
 
 def test_a_worker_killed_mid_batch_is_recovered_exactly_once():
     figures = make_figures(8)
-    config = fake_config(chunk_size=1, sleep=0.4, lease_seconds=3)
+    config = fake_config(chunk_size=1, slow=True, lease_seconds=3)
     with celery_worker() as (process, queue):
         batch = services.launch_batch(
             created_by=None,

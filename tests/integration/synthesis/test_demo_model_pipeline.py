@@ -37,8 +37,8 @@ def test_a_batch_on_the_demo_model_completes_on_a_real_worker(
             created_by=admin_user,
             name="demo model",
             config={
-                "generator": {"backend": "hf_transformers", "model": "", "options": {}},
-                "verifier": {"backend": "hf_transformers", "model": "", "options": {}},
+                "generator": {"endpoint": "demo"},
+                "verifier": {"endpoint": "demo"},
                 "queue": queue,
                 "chunk_size": 2,
                 "generation_retries": 0,
@@ -60,7 +60,7 @@ def test_a_batch_on_the_demo_model_completes_on_a_real_worker(
     assert set(Chunk.objects.filter(batch=batch).values_list("status", flat=True)) == {
         ChunkStatus.DONE
     }
-    assert batch.config["generator"]["backend"] == "hf_transformers"
+    assert batch.config["generator"]["runtime"] == "hf_transformers"
 
     # Every group is accounted for: an item or a recorded failure with raw text.
     items = list(Item.objects.filter(batch=batch))

@@ -145,7 +145,7 @@ def test_running_a_chunk_twice_leaves_one_result_set():
 
 def test_running_a_chunk_twice_concurrently_leaves_one_result_set():
     make_figures(4)
-    batch = launch(sleep=0.3, chunk_size=4)
+    batch = launch(slow=True, chunk_size=4)
     chunk_id = batch.chunks.get().pk
     outcomes, errors = [], []
 
@@ -274,7 +274,7 @@ def test_selection_by_modality_document_and_sample():
         ({"rubric_version": "v9"}, "rubric version"),
         ({"generator_prompt": "v9"}, "version 'v9'"),
         ({"keep_rule": {"min_score": 2}}, "min_score"),
-        ({"generator": {"backend": "nonsense"}}, "unknown generator backend"),
+        ({"generator": {"endpoint": "nonsense"}}, "unknown generator endpoint"),
     ],
 )
 def test_bad_config_is_refused_and_nothing_is_written(override, message):
@@ -355,7 +355,7 @@ def test_chunk_task_is_configured_for_redelivery_and_the_gpu_queue():
 
 def test_a_permanent_backend_error_fails_the_chunk_at_once_and_says_why(admin_client):
     make_figures(2)
-    batch = launch(generator={"backend": "tests.fixtures.fake_backends:BrokenBackend"})
+    batch = launch(generator={"endpoint": "broken"})
     chunk = batch.chunks.get()
     with pytest.raises(BackendError):
         chunks.run(chunk_id=chunk.pk)
@@ -367,19 +367,29 @@ def test_a_permanent_backend_error_fails_the_chunk_at_once_and_says_why(admin_cl
     assert "model not found at /nowhere" in page and 'id="resume-batch"' in page
 
 
-def test_openai_compat_roles_record_their_server_but_not_the_key(settings):
-    settings.MEDSYN_OPENAI_BASE_URL = "http://shared:8000/v1"
-    settings.MEDSYN_VERIFIER_BASE_URL = "http://verifier:8002/v1"
-    settings.MEDSYN_OPENAI_API_KEY = "sk-secret"
-    make_figures(1)
-    batch = launch(
-        generator={"backend": "openai_compat", "model": "gen"},
-        verifier={"backend": "openai_compat", "model": "ver"},
-    )
-    assert batch.config["generator"]["options"] == {"base_url": "http://shared:8000/v1"}
-    assert batch.config["verifier"]["options"] == {
-        "base_url": "http://verifier:8002/v1"
+def test_openai_compat_roles_record_their_server_but_not_the_key(settings, monkeypatch):
+    monkeypatch.setenv("MEDSYN_TEST_KEY", "sk-secret")
+    remote = {
+        "runtime": "openai_compat",
+        "model": "served",
+        "key_env": "MEDSYN_TEST_KEY",
+        "context_length": 16384,
     }
+    settings.MEDSYN_ENDPOINTS = {
+        **settings.MEDSYN_ENDPOINTS,
+        "gen": {**remote, "base_url": "http://shared:8000/v1", "roles": ["generator"]},
+        "ver": {**remote, "base_url": "http://verifier:8002/v1", "roles": ["verifier"]},
+    }
+    make_figures(1)
+    batch = launch(generator={"endpoint": "gen"}, verifier={"endpoint": "ver"})
+    assert batch.config["generator"] == {
+        "endpoint": "gen",
+        "runtime": "openai_compat",
+        "model": "served",
+        "base_url": "http://shared:8000/v1",
+        "context_length": 16384,
+    }
+    assert batch.config["verifier"]["base_url"] == "http://verifier:8002/v1"
     assert "sk-secret" not in str(batch.config)
 
 

@@ -9,10 +9,14 @@ from django.core.management import CommandError, call_command
 
 from synthesis.models import Batch, BatchStatus, ChunkStatus, Item
 from tests.fixtures.builders import make_figures
-from tests.fixtures.fake_backends import FAKE_GENERATOR, FAKE_VERIFIER
 
 pytestmark = pytest.mark.django_db(transaction=True)
-FAKES = ["--generator-backend", FAKE_GENERATOR, "--verifier-backend", FAKE_VERIFIER]
+FAKES = [
+    "--generator-endpoint",
+    "fake-generator",
+    "--verifier-endpoint",
+    "fake-verifier",
+]
 
 
 def test_sync_runs_the_batch_here_and_returns_when_done():
@@ -22,7 +26,7 @@ def test_sync_runs_the_batch_here_and_returns_when_done():
     batch = Batch.objects.get()
     assert batch.status == BatchStatus.COMPLETED
     assert batch.figure_groups_total == 3 and Item.objects.count() == 3
-    assert batch.config["generator"]["backend"] == FAKE_GENERATOR
+    assert batch.config["generator"]["endpoint"] == "fake-generator"
     assert "3 items generated, 3 kept" in out.getvalue()
 
 
@@ -45,11 +49,14 @@ def test_without_sync_the_chunks_are_queued_not_run():
     assert Item.objects.count() == 0
 
 
-def test_defaults_come_from_settings_when_no_backend_is_named(settings):
+def test_defaults_come_from_settings_when_no_endpoint_is_named(settings):
     make_figures(1)
-    settings.MEDSYN_GENERATOR_BACKEND = "hf_transformers"
+    settings.MEDSYN_GENERATOR_ENDPOINT = "fake-generator-prose"
     call_command("synthesize", "--queue", "test-unserved", stdout=io.StringIO())
-    assert Batch.objects.get().config["generator"]["backend"] == "hf_transformers"
+    config = Batch.objects.get().config
+    assert config["generator"]["endpoint"] == "fake-generator-prose"
+    assert config["verifier"]["endpoint"] == "demo"
+    assert config["verifier"]["runtime"] == "hf_transformers"
 
 
 def test_an_empty_selection_is_a_clear_error():
@@ -63,9 +70,9 @@ def test_a_down_backend_fails_the_command_with_its_reason():
         call_command(
             "synthesize",
             "--sync",
-            "--generator-backend",
-            "tests.fixtures.fake_backends:DownBackend",
-            "--verifier-backend",
-            FAKE_VERIFIER,
+            "--generator-endpoint",
+            "down",
+            "--verifier-endpoint",
+            "fake-verifier",
             stdout=io.StringIO(),
         )
