@@ -209,7 +209,8 @@ def _direct(var_dir: Path, batch_ids: list[int]) -> dict:
         .values("normalized_score")[:1]
     )
     reviews = dict(
-        Review.objects.filter(item__batch_id__in=batch_ids, undone_at__isnull=True)
+        Review.objects.current()
+        .filter(item__batch_id__in=batch_ids)
         .values("item_id")
         .annotate(n=Count("id"))
         .values_list("item_id", "n")

@@ -12,19 +12,19 @@ from synthesis.models import Batch, Document, Figure, Item, ItemStatus
 
 
 def for_user(user: Any) -> dict[str, Any]:
-    by_status = dict(
-        Item.objects.values_list("status").annotate(n=Count("id")).order_by()
-    )
+    """Admins see where every item stands; a reviewer sees only their own work,
+    so no page tells them what other reviewers decided (blind review)."""
     data: dict[str, Any] = {
-        "items_by_status": [
-            (label, by_status.get(value, 0)) for value, label in ItemStatus.choices
-        ],
-        "my_reviews": Review.objects.filter(
-            reviewer=user, undone_at__isnull=True
-        ).count(),
+        "my_reviews": Review.objects.current().filter(reviewer=user).count(),
     }
     if is_admin(user):
+        by_status = dict(
+            Item.objects.values_list("status").annotate(n=Count("id")).order_by()
+        )
         data.update(
+            items_by_status=[
+                (label, by_status.get(value, 0)) for value, label in ItemStatus.choices
+            ],
             documents=Document.objects.count(),
             figures=Figure.objects.count(),
             batches=Batch.objects.count(),

@@ -1,21 +1,29 @@
 """Settling items: apply the consensus rule, and let an admin adjudicate disputes.
 
-`apply_consensus` is the single place an item's final status is derived from
-its reviews; the review page's `decide()` and `adjudicate()` both end in it.
+`apply_consensus` (and `settle`, for callers that already read the item's
+standing) is the single place an item's final status is derived from its
+reviews; the review page's `decide()`, `adjudicate()` and adopting an edit
+proposal all end in it.
 """
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from medsyn_app.roles import is_admin
-from review import consensus
-from review.models import Assignment, Decision, ItemRevision, RejectReason, Review
+from review import consensus, overlap
+from review.models import (
+    Assignment,
+    Decision,
+    EditProposal,
+    RejectReason,
+    Review,
+    current_q,
+)
 from synthesis.models import Item, ItemStatus
 
 ADJUDICATION_DECISIONS = (Decision.ACCEPT, Decision.REJECT, Decision.FLAG)
@@ -36,6 +44,122 @@ SETTLED_BY_RULE = {
 class AdjudicationError(ValueError):
     """An adjudication that cannot be recorded; the message says why."""
 
+    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or {}
+
+
+class StaleAdjudication(AdjudicationError):
+    """The item changed since the admin loaded the adjudication page."""
+
+
+@dataclass(frozen=True)
+class CurrentReview:
+    pk: int
+    reviewer_id: int
+    decision: str
+    is_adjudication: bool
+    planned: bool  # the reviewer is one of the item's planned reviewers
+    proposed: bool  # the decision carries an edit proposal
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An item's current reviews, read once, as the rule and the plan need them."""
+
+    planned: int
+    reviews: tuple[CurrentReview, ...]
+
+    def own(self, reviewer_id: int) -> CurrentReview | None:
+        """The reviewer's current decision (adjudications aside), if any."""
+        return next(
+            (
+                r
+                for r in self.reviews
+                if r.reviewer_id == reviewer_id and not r.is_adjudication
+            ),
+            None,
+        )
+
+    def without(self, reviewer_id: int) -> Standing:
+        """The standing once this reviewer's own current decision is superseded."""
+        own = self.own(reviewer_id)
+        return replace(self, reviews=tuple(r for r in self.reviews if r is not own))
+
+    def with_decision(
+        self, review: Review, *, proposed: bool = False, planned: bool = False
+    ) -> Standing:
+        """The standing after `review` (a new decision) superseded its author's."""
+        row = CurrentReview(
+            review.pk,
+            review.reviewer_id,
+            review.decision,
+            review.is_adjudication,
+            planned,
+            proposed,
+        )
+        rest = self if review.is_adjudication else self.without(review.reviewer_id)
+        return replace(rest, reviews=(*rest.reviews, row))
+
+    @property
+    def plan_open(self) -> bool:
+        decided = sum(
+            r.planned and not r.is_adjudication and r.decision != Decision.SKIP
+            for r in self.reviews
+        )
+        return overlap.is_open(
+            reviewers=self.planned,
+            decided=decided,
+            adjudicated=any(r.is_adjudication for r in self.reviews),
+        )
+
+    def final_status(self) -> str | None:
+        adjudications = [r.decision for r in self.reviews if r.is_adjudication]
+        reviewers = [r for r in self.reviews if not r.is_adjudication]
+        return consensus.final_status(
+            decisions=[r.decision for r in reviewers],
+            required=max(self.planned, 1),
+            adjudication=adjudications[-1] if adjudications else None,
+            proposals=sum(r.proposed for r in reviewers),
+        )
+
+
+def lock_item(scope: QuerySet[Item], pk: int) -> Item | None:
+    """Lock the item's row (within `scope`), reading its planned reviewer count.
+
+    The count travels with the lock, so reading the item's standing afterwards
+    is one more query however many reviews it has.
+    """
+    return (
+        scope.select_for_update()
+        .annotate(plan_reviewers=overlap.planned_reviewers(OuterRef("pk")))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def standing(item: Item) -> Standing:
+    """The item's current reviews, in the order they were made (one query)."""
+    planned_reviewer = Assignment.objects.filter(
+        item=OuterRef("item"), reviewer=OuterRef("reviewer"), planned=True
+    )
+    rows = (
+        Review.objects.current()
+        .filter(item=item)
+        .annotate(
+            planned=Exists(planned_reviewer),
+            proposed=Exists(EditProposal.objects.filter(review=OuterRef("pk"))),
+        )
+        .order_by("created_at", "id")
+        .values_list(
+            "pk", "reviewer_id", "decision", "is_adjudication", "planned", "proposed"
+        )
+    )
+    planned = getattr(item, "plan_reviewers", None)
+    if planned is None:
+        planned = Assignment.objects.filter(item=item, planned=True).count()
+    return Standing(planned=planned, reviews=tuple(CurrentReview(*r) for r in rows))
+
 
 def apply_consensus(*, item: Item, locked: bool = False) -> Item:
     """Set the item's status from its current reviews by `consensus.final_status`.
@@ -45,46 +169,66 @@ def apply_consensus(*, item: Item, locked: bool = False) -> Item:
     """
     with transaction.atomic(savepoint=False):
         if not locked:
-            item = Item.objects.select_for_update().get(pk=item.pk)
-        return _settle(item)
+            item = lock_item(Item.objects.all(), item.pk)
+        return settle(item, standing(item))
 
 
-def _settle(item: Item) -> Item:
+def settle(item: Item, current: Standing) -> Item:
+    """Apply the rule to the locked item, given its standing as the caller knows it."""
     if item.status not in SETTLED_BY_RULE:
         return item
-    # One read: the current reviews, each row carrying the planned reviewer count.
-    # Without reviews there is nothing to count against, so the count is moot.
-    planned = (
-        Assignment.objects.filter(item=item, planned=True)
-        .order_by()
-        .values("item")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    current = list(
-        item.reviews.filter(undone_at__isnull=True)
-        .order_by("created_at")
-        .values_list("decision", "is_adjudication", Subquery(planned))
-    )
-    adjudications = [decision for decision, adj, _ in current if adj]
-    required = max(current[0][2] or 0, 1) if current else 1
-    status = consensus.final_status(
-        decisions=[decision for decision, adj, _ in current if not adj],
-        required=required,
-        adjudication=adjudications[-1] if adjudications else None,
-    )
-    status = status or _verifier_status(item)
+    status = current.final_status() or _status_in_review(item)
     if status != item.status:
         item.status = status
         item.save(update_fields=["status", "updated_at"])
     return item
 
 
-def _verifier_status(item: Item) -> str:
-    latest = list(item.verifications.order_by("-pk").values_list("kept", flat=True)[:1])
-    if not latest:
-        return ItemStatus.GENERATED
-    return ItemStatus.KEPT if latest == [True] else ItemStatus.DROPPED
+def _status_in_review(item: Item) -> str:
+    kept = list(item.verifications.order_by("-pk").values_list("kept", flat=True)[:1])
+    first = "" if kept else first_status_before(item)
+    return consensus.status_in_review(
+        verifier_kept=kept[0] if kept else None, status_before=first
+    )
+
+
+def first_status_before(item: Item | int) -> str:
+    """The status the item had before its first review ("" when unknown)."""
+    first = (
+        Review.objects.filter(item=item)
+        .order_by("created_at", "id")
+        .values_list("status_before", flat=True)
+        .first()
+    )
+    return first if first in ItemStatus.values else ""
+
+
+def check_adjudicator(admin: Any) -> None:
+    if not is_admin(admin):
+        raise AdjudicationError("Only admins may adjudicate.")
+
+
+def record(
+    *,
+    item: Item,
+    admin: Any,
+    decision: str,
+    reason_code: str = "",
+    comment: str = "",
+) -> Review:
+    """Write the admin's settling decision on the locked item and settle it."""
+    review = Review.objects.create(
+        item=item,
+        reviewer=admin,
+        decision=decision,
+        reason_code=reason_code,
+        comment=comment.strip(),
+        item_version=item.version,
+        status_before=item.status,
+        is_adjudication=True,
+    )
+    settle(item, standing(item))
+    return review
 
 
 @transaction.atomic
@@ -97,26 +241,21 @@ def adjudicate(
     comment: str = "",
 ) -> Review:
     """Record an admin's settling decision and re-derive the item's status."""
-    if not is_admin(admin):
-        raise AdjudicationError("Only admins may adjudicate.")
+    check_adjudicator(admin)
     if decision not in ADJUDICATION_DECISIONS:
         raise AdjudicationError("An adjudication must accept, reject or flag.")
     if decision == Decision.REJECT and reason_code not in RejectReason.values:
         raise AdjudicationError("A rejection needs a reason from the list.")
     if decision != Decision.REJECT and reason_code:
         raise AdjudicationError("Only a rejection takes a reason.")
-    item = Item.objects.select_for_update().get(pk=item.pk)
-    review = Review.objects.create(
-        item=item,
-        reviewer=admin,
+    locked = lock_item(Item.objects.all(), item.pk)
+    return record(
+        item=locked,
+        admin=admin,
         decision=decision,
         reason_code=reason_code,
-        comment=comment.strip(),
-        item_version=item.version,
-        is_adjudication=True,
+        comment=comment,
     )
-    apply_consensus(item=item)
-    return review
 
 
 def adjudication_queue() -> QuerySet[Item]:
@@ -127,73 +266,8 @@ def adjudication_queue() -> QuerySet[Item]:
         .annotate(
             review_count=Count(
                 "reviews",
-                filter=Q(reviews__undone_at__isnull=True)
-                & Q(reviews__is_adjudication=False),
+                filter=current_q("reviews__") & Q(reviews__is_adjudication=False),
             )
         )
         .order_by("updated_at", "pk")
     )
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    kind: str  # "added", "removed", "context" or "header"
-    text: str
-
-
-@dataclass(frozen=True)
-class ReviewerColumn:
-    review: Review
-    edits: list[list[DiffLine]]
-
-
-def item_comparison(item: Item) -> list[ReviewerColumn]:
-    """Every current review of the item, each with the edits its author made."""
-    reviews = list(
-        item.reviews.filter(undone_at__isnull=True)
-        .select_related("reviewer")
-        .order_by("is_adjudication", "created_at")
-    )
-    revisions: dict[int, list[ItemRevision]] = {}
-    for revision in item.revisions.order_by("version"):
-        revisions.setdefault(revision.author_id, []).append(revision)
-    return [
-        ReviewerColumn(
-            review=review,
-            edits=[revision_diff(r) for r in revisions.get(review.reviewer_id, [])],
-        )
-        for review in reviews
-    ]
-
-
-def revision_diff(revision: ItemRevision) -> list[DiffLine]:
-    """A line diff of an edit; the template escapes the text like any model output."""
-    lines = difflib.unified_diff(
-        _as_lines(revision.before),
-        _as_lines(revision.after),
-        fromfile=f"version {revision.version - 1}",
-        tofile=f"version {revision.version}",
-        lineterm="",
-        n=1,
-    )
-    kinds = {"+": "added", "-": "removed", "@": "header"}
-    result = []
-    for line in lines:
-        if line.startswith(("---", "+++")):
-            continue
-        result.append(DiffLine(kinds.get(line[:1], "context"), line))
-    return result
-
-
-def _as_lines(snapshot: Any) -> list[str]:
-    # Flatten {"question": ..., "options": {"A": ...}, "answer": ...} to stable lines.
-    if not isinstance(snapshot, dict):
-        return [str(snapshot)]
-    lines = []
-    for key in sorted(snapshot):
-        value = snapshot[key]
-        if isinstance(value, dict):
-            lines += [f"{key}.{k}: {v}" for k, v in sorted(value.items())]
-        else:
-            lines.append(f"{key}: {value}")
-    return lines

@@ -14,12 +14,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from medsyn_app.roles import IsReviewer
-from review import cards, queue, services
+from review import cards, overlap, queue, services
 from review.models import Decision, ItemRevision, RejectReason
 from synthesis.models import Item
 
 
 class ItemOutput(serializers.Serializer):
+    """The item as the caller sees it (see `cards.Card`).
+
+    `question`, `options` and `answer` are the item's; under blind review
+    `status` is the status before any decision, and `proposal` is the caller's
+    own edit proposal awaiting adjudication, if any.
+    """
+
     class VerificationOutput(serializers.Serializer):
         verifier_model = serializers.CharField()
         rubric_version = serializers.CharField()
@@ -28,9 +35,18 @@ class ItemOutput(serializers.Serializer):
         kept = serializers.BooleanField()
         criteria = serializers.JSONField()
 
+    class ProposalOutput(serializers.Serializer):
+        id = serializers.IntegerField()
+        base_version = serializers.IntegerField()
+        question = serializers.CharField()
+        options = serializers.JSONField()
+        answer = serializers.CharField()
+        answer_changed = serializers.BooleanField()
+        created_at = serializers.DateTimeField()
+
     id = serializers.IntegerField(source="item.pk")
     version = serializers.IntegerField(source="item.version")
-    status = serializers.CharField(source="item.status")
+    status = serializers.CharField()
     question = serializers.CharField(source="item.question")
     options = serializers.JSONField(source="item.options")
     answer = serializers.CharField(source="item.answer")
@@ -39,6 +55,7 @@ class ItemOutput(serializers.Serializer):
     generator_model = serializers.CharField(source="item.generator_model")
     images = serializers.SerializerMethodField()
     verification = VerificationOutput(allow_null=True)
+    proposal = ProposalOutput(allow_null=True)
 
     def get_images(self, card: cards.Card) -> list[str]:
         return [
@@ -106,8 +123,11 @@ def item_detail(request: Request, pk: int) -> Response:
 @api_view(["GET"])
 @permission_classes([IsReviewer])
 def revisions(request: Request, pk: int) -> Response:
+    """The item's revisions; under blind double review only the caller's own."""
     item = _get_item_for_reviewer(request, pk)
     rows = item.revisions.select_related("author").order_by("version")
+    if overlap.blind_to(item, request.user):
+        rows = rows.filter(author=request.user)
     return Response(RevisionOutput(rows, many=True).data)
 
 

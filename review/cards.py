@@ -9,11 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, QuerySet
+from django.db.models import Exists, QuerySet, Subquery
 
-from review import evidence, history
-from review.models import ItemRevision, Review
-from review.queue import Progress, policy_for, progress_columns, progress_of
+from medsyn_app.roles import is_admin
+from review import consensus, evidence, history, overlap
+from review.models import Decision, EditProposal, ItemRevision, Review
+from review.queue import (
+    REVIEWABLE,
+    Progress,
+    policy_for,
+    progress_columns,
+    progress_of,
+)
 from review.reasons import REASONS, ReasonGate
 from synthesis.models import (
     ANSWER_LETTERS,
@@ -21,6 +28,7 @@ from synthesis.models import (
     Figure,
     Item,
     ItemFigure,
+    ItemStatus,
     Verification,
 )
 
@@ -47,10 +55,21 @@ class RevisionView:
 
 @dataclass
 class Card:
+    """One item as one reviewer sees it.
+
+    Under blind double review (`blind`: the item's overlap plan is open and the
+    viewer is not an admin) the card holds nothing of the other reviewers:
+    only the viewer's own revisions, and the status as it was before anyone
+    decided. The question and options are the viewer's own edit proposal when
+    their current decision carries one, else the item's.
+    """
+
     item: Item
     figures: list[FigureView]
     document: Document | None
+    question: str
     options: list[OptionView]
+    status: str
     verification: Verification | None
     rubric: list[evidence.RubricRow]
     threshold: float
@@ -59,6 +78,8 @@ class Card:
     answer_changed: bool
     own_review: Review | None
     previous_item_id: int | None
+    proposal: EditProposal | None = None
+    blind: bool = False
     progress: Progress | None = None
     reasons: tuple[ReasonGate, ...] = REASONS
     gates_failed: int = field(default=0)
@@ -66,6 +87,10 @@ class Card:
     @property
     def score(self) -> float | None:
         return self.verification.normalized_score if self.verification else None
+
+    @property
+    def status_label(self) -> str:
+        return ItemStatus(self.status).label
 
 
 def _figure_views(links: list[ItemFigure]) -> list[FigureView]:
@@ -86,9 +111,14 @@ def revision_views(revisions: Any) -> list[RevisionView]:
     return [RevisionView(r, history.diff(r.before, r.after)) for r in revisions]
 
 
-def revisions_since(item_id: int, version: int) -> list[RevisionView]:
-    """Edits made after `version`: the change a stale save did not see."""
+def revisions_since(item_id: int, version: int, *, viewer: Any) -> list[RevisionView]:
+    """Edits made after `version`: the change a stale save did not see.
+
+    Under blind double review the viewer sees only their own.
+    """
     newer = ItemRevision.objects.filter(item_id=item_id, version__gt=version)
+    if overlap.blind_to(item_id, viewer):
+        newer = newer.filter(author=viewer)
     return revision_views(newer.select_related("author").order_by("version"))
 
 
@@ -96,7 +126,7 @@ RECENT_REVIEWS = 30
 
 
 def _standing(reviewer: Any) -> QuerySet[Review]:
-    return Review.objects.filter(reviewer=reviewer, undone_at__isnull=True)
+    return Review.objects.current().filter(reviewer=reviewer).select_related("proposal")
 
 
 def _own_and_previous(
@@ -131,6 +161,12 @@ def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Car
     """
     columns = progress_columns(reviewer) if with_progress else {}
     columns["decided"] = Exists(_standing(reviewer).filter(item_id=item_id))
+    admin = is_admin(reviewer)
+    if not admin:
+        # Blind review needs the plan's figures and the status before any review.
+        columns |= overlap.plan_columns(item_id)
+        first = Review.objects.filter(item_id=item_id).order_by("created_at", "id")
+        columns["status_before_review"] = Subquery(first.values("status_before")[:1])
     # The item (with its batch) comes along with its figure links: one query.
     links = list(
         ItemFigure.objects.filter(item_id=item_id)
@@ -148,32 +184,67 @@ def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Car
         .order_by("-created_at", "-id")
         .first()
     )
-    revisions = list(
-        ItemRevision.objects.filter(item_id=item.pk)
-        .select_related("author")
-        .order_by("-version")
-    )
+    blind = not admin and overlap.open_in_row(counted)
+    revisions = ItemRevision.objects.filter(item_id=item.pk)
+    if blind:
+        revisions = revisions.filter(author=reviewer)
+    revisions = list(revisions.select_related("author").order_by("-version"))
     own_review, previous_item_id = _own_and_previous(
         item.pk, reviewer, decided=counted.decided
     )
+    proposal = _open_proposal(own_review)
+    content = proposal.content if proposal else history.snapshot(item)
     figures = _figure_views(links)
     rubric = evidence.rubric_rows(verification.criteria if verification else [])
     return Card(
         item=item,
         figures=figures,
         document=figures[0].figure.document if figures else None,
+        question=content["question"],
         options=[
-            OptionView(letter, str(item.options.get(letter, "")), letter == item.answer)
+            OptionView(
+                letter,
+                str(content["options"].get(letter, "")),
+                letter == content["answer"],
+            )
             for letter in ANSWER_LETTERS
         ],
+        status=_status_seen(item, verification, counted, blind=blind),
         verification=verification,
         rubric=rubric,
         threshold=policy_for(item.batch.config).threshold,
         flags=evidence.item_flags(item.flags),
         revisions=revision_views(revisions),
-        answer_changed=any(r.answer_changed for r in revisions),
+        answer_changed=any(r.answer_changed for r in revisions)
+        or bool(proposal and proposal.answer_changed),
         own_review=own_review,
         previous_item_id=previous_item_id,
+        proposal=proposal,
+        blind=blind,
         progress=progress_of(counted) if with_progress else None,
         gates_failed=sum(1 for row in rubric if row.kind == "gate" and not row.passed),
+    )
+
+
+def _open_proposal(own_review: Review | None) -> EditProposal | None:
+    """The viewer's own edit proposal, while an admin has not adopted it."""
+    if own_review is None or own_review.decision != Decision.EDIT_ACCEPT:
+        return None
+    proposal = getattr(own_review, "proposal", None)
+    return proposal if proposal is not None and proposal.adopted_at is None else None
+
+
+def _status_seen(
+    item: Item, verification: Verification | None, row: Any, *, blind: bool
+) -> str:
+    """The item's status, or under blind review the status before any decision.
+
+    Another reviewer's flag (or, with three or more planned reviewers, a
+    dispute) moves the status early; the blind reviewer must not learn that.
+    """
+    if not blind or item.status in REVIEWABLE:
+        return item.status
+    return consensus.status_in_review(
+        verifier_kept=verification.kept if verification else None,
+        status_before=row.status_before_review or "",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -33,11 +35,27 @@ class RejectReason(models.TextChoices):
     OTHER = "other", "Other"
 
 
+def current_q(prefix: str = "") -> Q:
+    """Reviews that stand: not undone and not superseded (`prefix` for joins)."""
+    return Q(
+        **{f"{prefix}undone_at__isnull": True, f"{prefix}superseded_at__isnull": True}
+    )
+
+
+class ReviewQuerySet(models.QuerySet):
+    def current(self) -> ReviewQuerySet:
+        """The decisions that count: each reviewer's latest on an item, not undone."""
+        return self.filter(current_q())
+
+
 class Review(models.Model):
     """One reviewer's decision on one version of an item.
 
     Undo does not delete: it stamps `undone_at`, so the audit trail keeps every
-    click and timing.
+    click and timing. Deciding the same item again does not add a vote: it
+    stamps the reviewer's earlier decision `superseded_at` and the new one
+    `replaces` it, so each reviewer has at most one current decision per item
+    (adjudications aside), and undoing the new one brings the earlier back.
     """
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reviews")
@@ -57,10 +75,25 @@ class Review(models.Model):
     status_before = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     undone_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaced_by",
+    )
+
+    objects = ReviewQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["item", "reviewer"],
+                condition=current_q() & Q(is_adjudication=False),
+                name="review_one_current_per_reviewer",
+            ),
             models.CheckConstraint(
                 condition=Q(seconds_spent__gte=0), name="review_seconds_not_negative"
             ),
@@ -106,6 +139,55 @@ class ItemRevision(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.item_id} v{self.version}"
+
+
+class EditProposal(models.Model):
+    """A planned reviewer's edit while the item's overlap plan is open.
+
+    Blind double review must not let one reviewer's edit change what the others
+    see, so the edit is kept here and the item does not move. The adjudicator
+    adopts one proposal (or merges them); only then is an ItemRevision written.
+    A proposal stands while its `review` (the edit-and-accept) is current.
+    """
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="proposals")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="edit_proposals",
+    )
+    review = models.OneToOneField(
+        Review, on_delete=models.CASCADE, related_name="proposal"
+    )
+    base_version = models.PositiveIntegerField()
+    question = models.TextField()
+    options = models.JSONField()
+    answer = models.CharField(max_length=1)
+    answer_changed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adopted_proposals",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Proposal by {self.author} for item {self.item_id}"
+
+    @property
+    def content(self) -> dict[str, Any]:
+        """The proposed item content, shaped like ItemRevision.after."""
+        return {
+            "question": self.question,
+            "options": dict(self.options),
+            "answer": self.answer,
+        }
 
 
 class Assignment(models.Model):

@@ -15,10 +15,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from medsyn_app.roles import REVIEWER_GROUP, is_admin
-from review.models import Assignment, Review, ReviewerProfile, Specialty
+from review.models import Assignment, Decision, Review, ReviewerProfile, Specialty
 from synthesis.models import Batch, Item, ItemFigure, ItemStatus
 
 CONFIG_KEY = "review_overlap"
@@ -195,16 +196,93 @@ def _specialties(users: list[Any]) -> dict[int, set[str]]:
     return {u.pk: set(found.get(u.pk) or ()) for u in users}
 
 
+# ---- blind review: is an item's overlap plan open? ---------------------------
+
+
+def is_open(*, reviewers: int, decided: int, adjudicated: bool) -> bool:
+    """Whether an overlap plan still holds its reviewers blind to each other.
+
+    Open while the item has two or more planned reviewers, no current admin
+    adjudication, and fewer of its planned reviewers than planned have a current
+    decisive (not skip) decision. A skip does not end it: a reviewer who skipped
+    has judged nothing, and must not see the others' work before they do.
+    """
+    return reviewers >= 2 and not adjudicated and decided < reviewers
+
+
+def _count(rows: QuerySet[Any]) -> Coalesce:
+    counted = rows.order_by().values("item").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
+def planned_reviewers(item: int | OuterRef) -> Coalesce:
+    """How many reviewers the item's overlap plan names, as a column."""
+    return _count(Assignment.objects.filter(item=item, planned=True))
+
+
+def plan_columns(item: int | OuterRef) -> dict[str, Any]:
+    """The figures `is_open` needs, as columns another query can carry.
+
+    `item` is an item id, or `OuterRef("pk")` on a query over items.
+    """
+    planned_reviewer = Assignment.objects.filter(
+        item=OuterRef("item"), reviewer=OuterRef("reviewer"), planned=True
+    )
+    decided = (
+        Review.objects.current()
+        .filter(item=item, is_adjudication=False)
+        .exclude(decision=Decision.SKIP)
+        .filter(Exists(planned_reviewer))
+    )
+    adjudicated = Review.objects.current().filter(item=item, is_adjudication=True)
+    return {
+        "plan_reviewers": planned_reviewers(item),
+        "plan_decided": _count(decided),
+        "plan_adjudicated": Exists(adjudicated),
+    }
+
+
+def open_in_row(row: Any) -> bool:
+    """`is_open` read from a row that carries `plan_columns`."""
+    return is_open(
+        reviewers=row.plan_reviewers,
+        decided=row.plan_decided,
+        adjudicated=row.plan_adjudicated,
+    )
+
+
+def with_open_plan(items: QuerySet[Item]) -> QuerySet[Item]:
+    """The items among `items` whose overlap plan is open (see `is_open`)."""
+    return (
+        items.annotate(**plan_columns(OuterRef("pk")))
+        .filter(plan_reviewers__gte=2, plan_adjudicated=False)
+        .filter(plan_decided__lt=F("plan_reviewers"))
+    )
+
+
+def plan_is_open(item: Item | int) -> bool:
+    pk = item if isinstance(item, int) else item.pk
+    return with_open_plan(Item.objects.filter(pk=pk)).exists()
+
+
+def blind_to(item: Item | int, user: Any) -> bool:
+    """Whether `user` may see only their own work on the item (admins never are)."""
+    return not is_admin(user) and plan_is_open(item)
+
+
 def visible_reviews_for(item: Item, user: Any) -> QuerySet[Review]:
     """The reviews of an item that this user may see (blind double review).
 
-    A reviewer sees only their own decision until they have decided; after
-    that, everyone's. Admins see everything, undone reviews included.
+    A reviewer sees only their own decision while the item's overlap plan is
+    open, and otherwise until they have made a decisive (not skip) decision;
+    after that, everyone's current decisions. Admins see everything, undone and
+    superseded reviews included.
     """
     reviews = Review.objects.filter(item=item).select_related("reviewer")
     if is_admin(user):
         return reviews
-    current = reviews.filter(undone_at__isnull=True)
-    if current.filter(reviewer=user).exists():
-        return current
-    return current.filter(reviewer=user)
+    current = reviews.current()
+    mine = current.filter(reviewer=user)
+    if plan_is_open(item) or not mine.exclude(decision=Decision.SKIP).exists():
+        return mine
+    return current

@@ -160,9 +160,7 @@ def _open_to(reviewer: Any, now: Any, item: str = "pk") -> Q:
     held = Assignment.objects.filter(
         item=OuterRef(item), completed_at__isnull=True, claimed_until__gt=now
     ).exclude(reviewer=reviewer)
-    decided = Review.objects.filter(
-        item=OuterRef(item), reviewer=reviewer, undone_at__isnull=True
-    )
+    decided = Review.objects.current().filter(item=OuterRef(item), reviewer=reviewer)
     # An overlap plan names an item's reviewers; nobody else is handed it.
     planned = Assignment.objects.filter(item=OuterRef(item), planned=True)
     planned_mine = planned.filter(reviewer=reviewer)
@@ -313,9 +311,12 @@ def progress_columns(reviewer: Any) -> dict[str, RawSQL]:
     """
     start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     # No ORDER BY: the models' default ordering would sort every open item.
-    decided = Review.objects.filter(
-        reviewer=reviewer, created_at__gte=start, undone_at__isnull=True
-    ).order_by()
+    # Current decisions only: deciding an item again replaces, it does not add.
+    decided = (
+        Review.objects.current()
+        .filter(reviewer=reviewer, created_at__gte=start)
+        .order_by()
+    )
     open_items = Item.objects.filter(status__in=REVIEWABLE).order_by()
     decided_sql, decided_params = decided.values("pk").query.sql_with_params()
     open_query = open_items.values("pk")[: OPEN_ITEMS_CAP + 1].query

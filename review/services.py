@@ -1,13 +1,17 @@
 """Every write of the review app: decisions, edits, undo and queue policies.
 
 Item status follows from the item's current reviews by the one consensus rule
-(`review.consensus`, applied by `adjudication.apply_consensus`): with a single
+(`review.consensus`, applied by `adjudication.settle`): with a single
 reviewer, accept and edit-then-accept make it `accepted`, reject `rejected`,
 flag `flagged`, and skip leaves it as the verifier left it; with an overlap
 plan the item stays in review until its planned reviewers have all decided, and
-disagreement makes it `disputed`. Decisions are appended, never overwritten;
-undo stamps `Review.undone_at` (and reverts an edit's content) and the rule is
-applied again.
+disagreement makes it `disputed`. Decisions are appended, never overwritten:
+deciding an item again supersedes the reviewer's own earlier decision (history
+keeps it), so each reviewer counts once per item. Undo stamps
+`Review.undone_at` (and reverts an edit's content) and the rule is applied again.
+
+While an item's overlap plan is open, an edit is that reviewer's proposal
+(`EditProposal`): the item does not move until an admin adopts one.
 
 Every call names the item version the reviewer saw. The item row is locked and
 the version compared first; a stale version raises `StaleVersion` and nothing
@@ -20,13 +24,21 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from review import adjudication, history
-from review.models import Assignment, Decision, ItemRevision, RejectReason, Review
+from review import adjudication, revisions
+from review.adjudication import Standing
+from review.models import (
+    Assignment,
+    Decision,
+    EditProposal,
+    ItemRevision,
+    RejectReason,
+    Review,
+)
 from review.queue import CLAIM_LEASE, Policy, ReviewPolicy
-from synthesis.models import ANSWER_LETTERS, Batch, Item
+from synthesis.models import Batch, Item
 
 
 class ReviewError(Exception):
@@ -60,24 +72,44 @@ def _write_locked(
     item: Item | int,
     item_version: int,
     within: QuerySet[Item] | None,
-    write: Callable[[Item], Review],
+    write: Callable[[Item, Standing], Review],
 ) -> Review:
     """Run `write` on the item's locked row, if it is still at `item_version`.
 
     `within` scopes the read (the review page passes the reviewer's visible
-    items), so the visibility check and the row lock are one query. A missing
+    items), so the visibility check and the row lock are one query. `write`
+    gets the item's current reviews, read once the lock is held. A missing
     item or a stale version is raised after the block, not inside it: nothing
     was written, and a caller's own transaction stays usable without a savepoint.
     """
     pk = item if isinstance(item, int) else item.pk
     with transaction.atomic(savepoint=False):
         scope = within if within is not None else Item.objects.all()
-        current = scope.select_for_update().filter(pk=pk).first()
+        current = adjudication.lock_item(scope, pk)
         if current is not None and current.version == item_version:
-            return write(current)
+            return write(current, adjudication.standing(current))
     if current is None:
         raise Item.DoesNotExist(f"No item {pk} to change.")
     raise StaleVersion(item=current, submitted_version=item_version)
+
+
+def _record(*, item: Item, reviewer: Any, standing: Standing, **fields: Any) -> Review:
+    """Add the reviewer's decision; their earlier current one is superseded.
+
+    History keeps the earlier decision, and the new one names it in `replaces`
+    so undo can bring it back.
+    """
+    earlier = standing.own(reviewer.pk)
+    now = timezone.now()
+    if earlier is not None:
+        Review.objects.filter(pk=earlier.pk).update(superseded_at=now)
+    return Review.objects.create(
+        item=item,
+        reviewer=reviewer,
+        replaces_id=earlier.pk if earlier else None,
+        status_before=item.status,
+        **fields,
+    )
 
 
 def _complete_assignment(*, item: Item, reviewer: Any, now: Any) -> None:
@@ -109,22 +141,26 @@ def decide(
     item_version: int,
     within: QuerySet[Item] | None = None,
 ) -> Review:
-    """Record accept, reject, skip or flag on the version the reviewer saw."""
+    """Record accept, reject, skip or flag on the version the reviewer saw.
+
+    Deciding an item again (after going back to it, or through the API)
+    supersedes the reviewer's own earlier decision instead of adding a vote.
+    """
     _check_decision(decision, reason_code, seconds_spent)
 
-    def write(current: Item) -> Review:
-        review = Review.objects.create(
+    def write(current: Item, standing: Standing) -> Review:
+        review = _record(
             item=current,
             reviewer=reviewer,
+            standing=standing,
             decision=decision,
             reason_code=reason_code,
             comment=comment.strip(),
             seconds_spent=seconds_spent,
             item_version=item_version,
-            status_before=current.status,
         )
         _complete_assignment(item=current, reviewer=reviewer, now=review.created_at)
-        adjudication.apply_consensus(item=current, locked=True)
+        adjudication.settle(current, standing.with_decision(review))
         return review
 
     return _write_locked(
@@ -136,27 +172,12 @@ def validate_content(
     *, question: str, options: dict[str, Any], answer: str
 ) -> dict[str, Any]:
     """Clean an edited item: a stem, 5 distinct non-empty options A–E, one key."""
-    errors: dict[str, str] = {}
-    question = (question or "").strip()
-    if not question:
-        errors["question"] = "The question cannot be empty."
-    cleaned = {
-        letter: str(options.get(letter) or "").strip() for letter in ANSWER_LETTERS
-    }
-    for letter, text in cleaned.items():
-        if not text:
-            errors[f"option_{letter}"] = f"Option {letter} cannot be empty."
-    seen: dict[str, str] = {}
-    for letter, text in cleaned.items():
-        key = " ".join(text.lower().split())
-        if key and key in seen:
-            errors[f"option_{letter}"] = f"Option {letter} repeats option {seen[key]}."
-        seen.setdefault(key, letter)
-    if answer not in ANSWER_LETTERS:
-        errors["answer"] = "Choose exactly one answer, A to E."
-    if errors:
-        raise InvalidDecision("The edit is not a valid item.", errors)
-    return {"question": question, "options": cleaned, "answer": answer}
+    try:
+        return revisions.validate_content(
+            question=question, options=options, answer=answer
+        )
+    except revisions.InvalidContent as error:
+        raise InvalidDecision(str(error), error.errors) from None
 
 
 def edit_item(
@@ -170,40 +191,49 @@ def edit_item(
     seconds_spent: float = 0,
     within: QuerySet[Item] | None = None,
 ) -> Review:
-    """Save an edit as a new version (with its revision), then accept it.
+    """Edit the item and accept it.
 
-    A change of answer key is marked on the revision (`answer_changed`), since
-    it means the generator's key was wrong and the item deserves a second look.
+    Usually the edit is saved as a new version with its revision. While the
+    item's overlap plan is open (counting the author's own earlier decision as
+    superseded), the edit is the author's proposal instead: the item does not
+    move, so the other planned reviewers still see it as the verifier left it,
+    and the consensus rule sends it to an admin to adopt one proposal.
     """
     after = validate_content(question=question, options=options, answer=answer)
 
-    def write(current: Item) -> Review:
-        before = history.snapshot(current)
-        new_version = item_version + 1
-        ItemRevision.objects.create(
-            item=current,
-            author=author,
-            version=new_version,
-            before=before,
-            after=after,
-            answer_changed=before["answer"] != after["answer"],
-        )
-        now = timezone.now()
-        updated = Item.objects.filter(pk=current.pk, version=item_version).update(
-            **after, version=F("version") + 1, updated_at=now
-        )
-        if updated != 1:  # pragma: no cover - the row lock makes this unreachable
-            raise StaleVersion(item=current, submitted_version=item_version)
-        review = Review.objects.create(
-            item=current,
-            reviewer=author,
-            decision=Decision.EDIT_ACCEPT,
-            seconds_spent=max(seconds_spent, 0),
-            item_version=new_version,
-            status_before=current.status,
-        )
-        _complete_assignment(item=current, reviewer=author, now=now)
-        adjudication.apply_consensus(item=current, locked=True)
+    def write(current: Item, standing: Standing) -> Review:
+        proposing = standing.without(author.pk).plan_open
+        fields = {
+            "decision": Decision.EDIT_ACCEPT,
+            "seconds_spent": max(seconds_spent, 0),
+        }
+        if proposing:
+            review = _record(
+                item=current,
+                reviewer=author,
+                standing=standing,
+                item_version=item_version,
+                **fields,
+            )
+            EditProposal.objects.create(
+                item=current,
+                author=author,
+                review=review,
+                base_version=item_version,
+                answer_changed=after["answer"] != current.answer,
+                **after,
+            )
+        else:
+            revisions.write(item=current, author=author, after=after)
+            review = _record(
+                item=current,
+                reviewer=author,
+                standing=standing,
+                item_version=current.version,
+                **fields,
+            )
+        _complete_assignment(item=current, reviewer=author, now=review.created_at)
+        adjudication.settle(current, standing.with_decision(review, proposed=proposing))
         return review
 
     return _write_locked(
@@ -215,51 +245,49 @@ def _revert_edit(*, review: Review, item: Item, reviewer: Any) -> None:
     if item.version != review.item_version:
         raise StaleVersion(item=item, submitted_version=review.item_version)
     revision = ItemRevision.objects.get(item=item, version=review.item_version)
-    current = history.snapshot(item)
-    ItemRevision.objects.create(
-        item=item,
-        author=reviewer,
-        version=item.version + 1,
-        before=current,
-        after=revision.before,
-        answer_changed=current["answer"] != revision.before["answer"],
-    )
-    Item.objects.filter(pk=item.pk, version=item.version).update(
-        question=revision.before["question"],
-        options=revision.before["options"],
-        answer=revision.before["answer"],
-        version=F("version") + 1,
-        updated_at=timezone.now(),
-    )
+    revisions.write(item=item, author=reviewer, after=revision.before)
 
 
 def undo_last(*, reviewer: Any) -> Review:
-    """Undo the reviewer's latest standing decision; returns it, now undone.
+    """Undo the reviewer's latest current decision; returns it, now undone.
 
-    The status goes back only if it is still the one this decision set (a later
-    decision by someone else stands). An edit is reverted by a new revision, so
-    history keeps both; if the item was edited again since, undo is refused.
+    Undo takes back the last action: if that decision superseded an earlier
+    one of the reviewer's on the same item, the earlier one stands again (and
+    the item stays done for them); otherwise the item returns to their queue.
+    The rule is then applied again, so the status follows. An edit is reverted
+    by a new revision, so history keeps both; if the item was edited again
+    since, undo is refused. An edit proposal is simply withdrawn with its
+    decision: it never changed the item.
     """
     with transaction.atomic():
         review = (
             Review.objects.select_for_update()
-            .filter(reviewer=reviewer, undone_at__isnull=True)
+            .current()
+            .filter(reviewer=reviewer)
             .order_by("-created_at", "-id")
             .first()
         )
         if review is None:
             raise NothingToUndo("There is no decision of yours to undo.")
-        item = Item.objects.select_for_update().get(pk=review.item_id)
-        if review.decision == Decision.EDIT_ACCEPT:
+        item = adjudication.lock_item(Item.objects.all(), review.item_id)
+        edited = review.decision == Decision.EDIT_ACCEPT
+        if edited and not EditProposal.objects.filter(review=review).exists():
             _revert_edit(review=review, item=item, reviewer=reviewer)
         now = timezone.now()
         review.undone_at = now
         review.save(update_fields=["undone_at"])
-        adjudication.apply_consensus(item=item, locked=True)
+        restored = review.replaces_id is not None
+        if restored:
+            Review.objects.filter(pk=review.replaces_id).update(superseded_at=None)
+        adjudication.settle(item, adjudication.standing(item))
         Assignment.objects.update_or_create(
             item=item,
             reviewer=reviewer,
-            defaults={"completed_at": None, "claimed_until": now + CLAIM_LEASE},
+            defaults=(
+                {"completed_at": now, "claimed_until": None}
+                if restored
+                else {"completed_at": None, "claimed_until": now + CLAIM_LEASE}
+            ),
         )
     return review
 

@@ -63,7 +63,9 @@ def _conflict(
     request: HtmxHttpRequest, error: services.StaleVersion, **extra: Any
 ) -> HttpResponse:
     """409 with the current item and the change the reviewer did not see."""
-    newer = cards.revisions_since(error.item.pk, error.submitted_version)
+    newer = cards.revisions_since(
+        error.item.pk, error.submitted_version, viewer=request.user
+    )
     conflict = {"error": error, "revisions": newer, **extra}
     return _page(request, error.item.pk, status=409, conflict=conflict)
 

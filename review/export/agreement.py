@@ -2,7 +2,8 @@
 
 Deliberately small and isolated: the agreement-statistics work (kappa and
 friends) can replace it later without touching selection or the manifest.
-Undone reviews and skips do not count; accept and edit-and-accept agree.
+Only current reviews count (each reviewer's latest decision on an item, not
+undone), skips do not; accept and edit-and-accept agree.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class ItemAgreement:
 def for_accepted_items() -> dict[int, ItemAgreement]:
     """Agreement of every accepted item that has at least one counted review."""
     rows = (
-        Review.objects.filter(item__status=ItemStatus.ACCEPTED, undone_at__isnull=True)
+        Review.objects.current()
+        .filter(item__status=ItemStatus.ACCEPTED)
         .exclude(decision=Decision.SKIP)
         .order_by("item_id", "created_at", "id")
         .values_list("item_id", "decision", "reviewer_id")

@@ -46,7 +46,11 @@ def _pk(value: str) -> int:
 
 
 class ItemReviewsApi(APIView):
-    """GET the reviews of an item the caller may see; blind until they decide."""
+    """GET the reviews of an item the caller may see (`visible_reviews_for`).
+
+    Blind while the item's overlap plan is open, and until the caller has made
+    a decisive decision; admins see every review.
+    """
 
     permission_classes = [IsReviewer]
 

@@ -304,12 +304,15 @@ def gate_agreement(
 
 def _human_failed_gates(verifications: QuerySet[Verification]) -> dict[int, set]:
     """Gates named by the current rejections of settled-rejected items in scope."""
-    rows = Review.objects.filter(
-        undone_at__isnull=True,
-        decision="reject",
-        item__status=ItemStatus.REJECTED,
-        item_id__in=verifications.values("item"),
-    ).values_list("item_id", "reason_code")
+    rows = (
+        Review.objects.current()
+        .filter(
+            decision="reject",
+            item__status=ItemStatus.REJECTED,
+            item_id__in=verifications.values("item"),
+        )
+        .values_list("item_id", "reason_code")
+    )
     gates: dict[int, set[str]] = {}
     for item_id, code in rows:
         if code in GATE_OF_REASON:

@@ -49,8 +49,12 @@ def dashboard_figures(
 
 
 def _reviewer_reviews(batch: Batch | None) -> QuerySet[Review]:
-    """Current reviews by reviewers; adjudications are the admins' settlement."""
-    reviews = Review.objects.filter(undone_at__isnull=True, is_adjudication=False)
+    """Current reviews by reviewers; adjudications are the admins' settlement.
+
+    Current means each reviewer's latest decision on an item, not undone, so a
+    reviewer counts once per item in agreement, reasons and throughput.
+    """
+    reviews = Review.objects.current().filter(is_adjudication=False)
     return reviews if batch is None else reviews.filter(item__batch=batch)
 
 
@@ -81,7 +85,10 @@ def agreement_figures(reviews: QuerySet[Review]) -> dict[str, Any]:
     """Agreement on decisions and on rejection reasons, overall and per pair."""
     decided = reviews.exclude(decision=Decision.SKIP)
     overlapping = (
-        decided.values("item").annotate(n=Count("pk")).filter(n__gte=2).values("item")
+        decided.values("item")
+        .annotate(n=Count("reviewer", distinct=True))
+        .filter(n__gte=2)
+        .values("item")
     )
     labels: dict[int, dict[int, tuple[str, str]]] = defaultdict(dict)
     rows = (

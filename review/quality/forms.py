@@ -11,7 +11,7 @@ from medsyn_app.roles import REVIEWER_GROUP
 from review.adjudication import ADJUDICATION_DECISIONS
 from review.models import Decision, RejectReason
 from review.overlap import OverlapSettings
-from synthesis.models import Batch
+from synthesis.models import ANSWER_LETTERS, Batch, Item
 
 
 class DashboardForm(forms.Form):
@@ -77,6 +77,46 @@ class AdjudicationForm(forms.Form):
         if not rejecting and data.get("reason_code"):
             self.add_error("reason_code", "Only a rejection takes a reason.")
         return data
+
+
+class AdoptForm(forms.Form):
+    """Adopting a proposal names the item version the page showed."""
+
+    item_version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+
+class MergeForm(forms.Form):
+    """The admin's own content, merged from the proposals; validated by the service."""
+
+    question = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=4000, required=False
+    )
+    option_A = forms.CharField(max_length=1000, required=False, label="Option A")
+    option_B = forms.CharField(max_length=1000, required=False, label="Option B")
+    option_C = forms.CharField(max_length=1000, required=False, label="Option C")
+    option_D = forms.CharField(max_length=1000, required=False, label="Option D")
+    option_E = forms.CharField(max_length=1000, required=False, label="Option E")
+    answer = forms.ChoiceField(
+        choices=[(x, x) for x in ANSWER_LETTERS], label="Answer key"
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=5000
+    )
+    item_version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+
+    @classmethod
+    def for_item(cls, item: Item) -> MergeForm:
+        """Start from the item's current content."""
+        initial = {f"option_{x}": item.options.get(x, "") for x in ANSWER_LETTERS}
+        initial |= {
+            "question": item.question,
+            "answer": item.answer,
+            "item_version": item.version,
+        }
+        return cls(initial=initial)
+
+    def options(self) -> dict[str, str]:
+        return {x: self.cleaned_data.get(f"option_{x}", "") for x in ANSWER_LETTERS}
 
 
 class OverlapForm(forms.Form):

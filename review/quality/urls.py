@@ -16,6 +16,12 @@ urlpatterns = [
     ),
     path("adjudication/<int:pk>/settle/", views.settle, name="settle"),
     path(
+        "adjudication/<int:pk>/adopt/<int:proposal_id>/",
+        views.adopt,
+        name="adopt",
+    ),
+    path("adjudication/<int:pk>/merge/", views.merge, name="merge"),
+    path(
         "batches/<int:batch_id>/overlap/",
         views.overlap_settings,
         name="overlap",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import (
     require_GET,
@@ -13,9 +15,15 @@ from django.views.decorators.http import (
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
-from review import adjudication, consensus, overlap
+from review import adjudication, consensus, overlap, proposals
 from review.quality import charts, snapshots
-from review.quality.forms import AdjudicationForm, DashboardForm, OverlapForm
+from review.quality.forms import (
+    AdjudicationForm,
+    AdoptForm,
+    DashboardForm,
+    MergeForm,
+    OverlapForm,
+)
 from synthesis.models import Batch, Item
 
 ITEM_PAGE = "quality/item.html"
@@ -49,17 +57,93 @@ def adjudication_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "quality/queue.html", {"items": items})
 
 
-@require_GET
-@admin_required
-def adjudication_item(request: HttpRequest, pk: int) -> HttpResponse:
+def _item_page(
+    request: HttpRequest, pk: int, *, status: int = 200, **extra: Any
+) -> HttpResponse:
     item = get_object_or_404(Item.objects.select_related("batch"), pk=pk)
     context = {
         "item": item,
-        "columns": adjudication.item_comparison(item),
+        "comparison": proposals.item_comparison(item),
         "form": AdjudicationForm(),
+        "adopt_form": AdoptForm(initial={"item_version": item.version}),
+        "merge_form": MergeForm.for_item(item),
         "rule_steps": consensus.RULE_STEPS,
+        **extra,
     }
-    return render(request, ITEM_PAGE, context)
+    return render(request, ITEM_PAGE, context, status=status)
+
+
+@require_GET
+@admin_required
+def adjudication_item(request: HttpRequest, pk: int) -> HttpResponse:
+    return _item_page(request, pk)
+
+
+def _refused(
+    request: HttpRequest, pk: int, error: adjudication.AdjudicationError, **extra: Any
+) -> HttpResponse:
+    """The item page again, saying why; 409 when the item moved meanwhile."""
+    stale = isinstance(error, adjudication.StaleAdjudication)
+    return _item_page(
+        request, pk, status=409 if stale else 400, adjudication_error=error, **extra
+    )
+
+
+def _settled(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(Item, pk=pk)
+    messages.success(request, f"Item {item.pk} is now {item.get_status_display()}.")
+    return redirect("quality:adjudication_item", pk=item.pk)
+
+
+@admin_required
+@require_POST
+def adopt(request: HttpRequest, pk: int, proposal_id: int) -> HttpResponse:
+    """Adopt one reviewer's edit proposal as the item's next revision."""
+    form = AdoptForm(request.POST)
+    if not form.is_valid():
+        error = "item_version: the page did not say which version it showed."
+        return _item_page(request, pk, status=400, adjudication_error=error)
+    try:
+        proposals.adopt(
+            item_id=pk,
+            proposal_id=proposal_id,
+            admin=request.user,
+            item_version=form.cleaned_data["item_version"],
+        )
+    except Item.DoesNotExist:
+        raise Http404("No such item.") from None
+    except adjudication.AdjudicationError as error:
+        return _refused(request, pk, error)
+    return _settled(request, pk)
+
+
+@admin_required
+@require_POST
+def merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write the admin's merged content as the item's next revision and accept it."""
+    form = MergeForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            proposals.merge(
+                item_id=pk,
+                admin=request.user,
+                question=data["question"],
+                options=form.options(),
+                answer=data["answer"],
+                item_version=data["item_version"],
+                comment=data["comment"],
+            )
+        except Item.DoesNotExist:
+            raise Http404("No such item.") from None
+        except adjudication.AdjudicationError as error:
+            for field, message in error.errors.items():
+                form.add_error(field if field in form.fields else None, message)
+            if not error.errors:
+                return _refused(request, pk, error, merge_form=form)
+    if form.errors:
+        return _item_page(request, pk, status=400, merge_form=form)
+    return _settled(request, pk)
 
 
 @admin_required

@@ -263,3 +263,26 @@ def test_leaving_while_a_decision_is_being_saved_asks_first(page, live_server, l
         "document.querySelector('#progress strong').textContent === '1'"
     )
     assert Review.objects.get(item=first).decision == Decision.ACCEPT
+
+
+def test_going_back_and_deciding_again_replaces_the_decision(page, live_server, login):
+    """A, K, then R 1: the reviewer's accept is replaced, not disputed by themself."""
+    items = _reviewing_ahead(page, live_server, login, items=3)
+    page.keyboard.press("a")
+    page.wait_for_selector(f'#item-card[data-item-id="{items[1].pk}"]')
+    page.keyboard.press("k")
+    _card(page, items[0])
+    page.wait_for_selector("#own-review")
+    _ready_ahead(page, items[0])
+    page.keyboard.press("r")
+    page.wait_for_selector("#reject-panel:not([hidden])")
+    page.keyboard.press("1")
+    page.wait_for_selector(f'#item-card[data-item-id="{items[1].pk}"]')
+    page.wait_for_function(
+        "document.querySelector('#progress strong').textContent === '1'"
+    )
+    items[0].refresh_from_db()
+    assert items[0].status == ItemStatus.REJECTED
+    current = Review.objects.current().filter(item=items[0])
+    assert [r.decision for r in current] == [Decision.REJECT]
+    assert Review.objects.filter(item=items[0]).count() == 2

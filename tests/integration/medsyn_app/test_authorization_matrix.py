@@ -25,7 +25,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from knox.models import AuthToken
 
 from review.export import services as export_services
-from review.models import Assignment, ItemRevision, ReviewerProfile
+from review.models import Assignment, EditProposal, ItemRevision, ReviewerProfile
 from synthesis.models import (
     Chunk,
     Document,
@@ -87,7 +87,18 @@ def world(tmp_path) -> World:
     failure = GenerationFailure.objects.create(
         batch=batch, group_key="g", sample_index=0, attempt=1, reason="prose"
     )
+    proposal_item = make_reviewable_item(batch)
+    proposal = EditProposal.objects.create(
+        item=proposal_item,
+        author=other,
+        review=add_review(proposal_item, other, "edit_accept"),
+        base_version=proposal_item.version,
+        question="Edited?",
+        options=proposal_item.options,
+        answer=proposal_item.answer,
+    )
     objects = {
+        "review.editproposal": proposal,
         "synthesis.document": figure.document,
         "synthesis.figure": figure,
         "synthesis.batch": batch,
@@ -190,6 +201,11 @@ PAGES: dict[str, Entry] = {
     "quality:adjudication_queue": Entry({"GET": ADMIN_PAGE}),
     "quality:adjudication_item": Entry({"GET": ADMIN_PAGE}, _item),
     "quality:settle": Entry({"POST": (LOGIN, 403, 403, 400)}, _item),
+    "quality:adopt": Entry(
+        {"POST": (LOGIN, 403, 403, 400)},
+        lambda w: {"pk": w.item.pk, "proposal_id": w.objects["review.editproposal"].pk},
+    ),
+    "quality:merge": Entry({"POST": (LOGIN, 403, 403, 400)}, _item),
     "quality:overlap": Entry(
         {"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}, lambda w: {"batch_id": w.batch.pk}
     ),
@@ -206,8 +222,9 @@ PAGES: dict[str, Entry] = {
     # Review: reviewers on the items handed to them; admins on every item.
     "review:next": Entry({"GET": SIGNED_IN}),
     "review:upcoming": Entry({"GET": SIGNED_IN}),
-    # The reviewer's accept is undone (back to the item); nothing for the others.
-    "review:undo": Entry({"POST": (LOGIN, 302, 200, 200)}),
+    # Each reviewer's latest decision is undone (back to the item); the admin
+    # has none to undo.
+    "review:undo": Entry({"POST": (LOGIN, 302, 302, 200)}),
     "review:item": Entry({"GET": (LOGIN, 200, 404, 200)}, _item),
     "review:decide": Entry({"POST": (LOGIN, 422, 404, 422)}, _item),
     "review:edit": Entry({"POST": (LOGIN, 422, 404, 422)}, _item),

@@ -76,3 +76,33 @@ def test_healthz_answers_without_login(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_reviewers_see_no_global_status_counts(reviewer_client, admin_user):
+    """A reviewer's home page must not reveal another reviewer's verdicts
+    (blind review): no disputed or flagged totals, only their own work."""
+    from tests.fixtures.builders import add_review, make_batch, make_reviewable_item
+
+    item = make_reviewable_item(make_batch("Blind batch"))
+    add_review(item, admin_user, "flag")
+    page = reviewer_client.get(reverse("home")).content.decode()
+    assert "Flagged" not in page and "Disputed" not in page
+    assert "Your review work" in page
+
+
+def test_my_reviews_counts_each_item_once(reviewer_client, reviewer_user):
+    from tests.fixtures.builders import make_batch, make_reviewable_item
+
+    item = make_reviewable_item(make_batch("Twice"))
+    from review import services
+
+    services.decide(
+        item=item, reviewer=reviewer_user, decision="accept", seconds_spent=1,
+        item_version=item.version,
+    )  # fmt: skip
+    services.decide(
+        item=item, reviewer=reviewer_user, decision="reject",
+        reason_code="factually_wrong", seconds_spent=1, item_version=item.version,
+    )  # fmt: skip
+    page = reviewer_client.get(reverse("home")).content.decode()
+    assert "recorded 1 review decision." in page

@@ -63,3 +63,49 @@ def test_rule_text_lists_every_step_in_order():
     for number, step in enumerate(consensus.RULE_STEPS, start=1):
         assert f"{number}. {step}" in consensus.RULE
     assert "Disputed" in consensus.RULE
+
+
+@pytest.mark.parametrize(
+    ("decisions", "required", "adjudication", "proposals", "expected"),
+    [
+        (["edit_accept"], 2, None, 1, None),
+        (["edit_accept", "accept"], 2, None, 1, "disputed"),
+        (["edit_accept", "edit_accept"], 2, None, 2, "disputed"),
+        (["edit_accept", "reject"], 2, None, 1, "disputed"),
+        (["edit_accept", "flag"], 2, None, 1, "flagged"),
+        (["edit_accept", "skip"], 2, None, 1, None),
+        (["edit_accept", "accept"], 2, "accept", 1, "accepted"),
+        (["edit_accept", "accept"], 2, None, 0, "accepted"),
+    ],
+)
+def test_an_edit_proposal_needs_an_admin_once_everyone_decided(
+    decisions, required, adjudication, proposals, expected
+):
+    result = consensus.final_status(
+        decisions=decisions,
+        required=required,
+        adjudication=adjudication,
+        proposals=proposals,
+    )
+    assert result == expected
+
+
+@pytest.mark.parametrize(
+    ("verifier_kept", "status_before", "expected"),
+    [
+        (True, "", "kept"),
+        (False, "kept", "dropped"),
+        (None, "kept", "kept"),
+        (None, "", "generated"),
+        (None, "generated", "generated"),
+    ],
+)
+def test_without_a_verdict_the_item_keeps_the_status_it_had(
+    verifier_kept, status_before, expected
+):
+    assert (
+        consensus.status_in_review(
+            verifier_kept=verifier_kept, status_before=status_before
+        )
+        == expected
+    )
