@@ -122,7 +122,13 @@ def batch_provenance(batch_ids: list[int]) -> list[dict[str, Any]]:
                     "verifier.rubric_version",
                     "rubric.version",
                 ),
-                "backend": _pick(config, "backend", "generator.backend"),
+                # Batches name a registered endpoint and record its runtime;
+                # older batches stored the runtime as "backend".
+                "generator_endpoint": _pick(config, "generator.endpoint"),
+                "verifier_endpoint": _pick(config, "verifier.endpoint"),
+                "backend": _pick(
+                    config, "generator.runtime", "backend", "generator.backend"
+                ),
                 "seed": _pick(config, "seed", "sampling.seed"),
             }
         )
