@@ -298,3 +298,22 @@ def test_a_killed_run_is_redone_and_its_leftovers_cleared(admin_user, corpus):
     assert export.status == "done"
     assert not leftover.exists()
     assert export.item_count == len(corpus)
+
+
+def test_the_manifest_names_the_endpoints_a_batch_ran_on(admin_user):
+    from synthesis import services as synthesis_services
+    from tests.fixtures.builders import make_figures
+    from tests.fixtures.fake_backends import fake_config
+
+    make_figures(1)
+    batch = synthesis_services.launch_batch(
+        created_by=admin_user, name="Made", config=fake_config(), enqueue=None
+    )
+    item = make_accepted_item(document="PMC777777", image_seed=77)
+    item.batch = batch
+    item.save(update_fields=["batch"])
+    export = run(admin_user)
+    (made,) = [b for b in export.manifest["batches"] if b["id"] == batch.pk]
+    assert made["generator_endpoint"] == "fake-generator"
+    assert made["verifier_endpoint"] == "fake-verifier"
+    assert made["backend"] == "tests.fixtures.fake_backends:FakeGenerator"
