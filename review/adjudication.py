@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from medsyn_app.roles import is_admin
-from review import consensus, overlap
+from review import consensus, overlap, trail
 from review.models import (
     Assignment,
     Decision,
@@ -249,13 +249,18 @@ def adjudicate(
     if decision != Decision.REJECT and reason_code:
         raise AdjudicationError("Only a rejection takes a reason.")
     locked = lock_item(Item.objects.all(), item.pk)
-    return record(
+    status_before = locked.status
+    review = record(
         item=locked,
         admin=admin,
         decision=decision,
         reason_code=reason_code,
         comment=comment,
     )
+    trail.decision(
+        "review.adjudicate", review=review, item=locked, status_before=status_before
+    )
+    return review
 
 
 def adjudication_queue() -> QuerySet[Item]:

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from medsyn_app.audit import services as audit
 from medsyn_app.roles import REVIEWER_GROUP, is_admin
+from review import trail
 from review.models import Assignment, Decision, Review, ReviewerProfile, Specialty
 from synthesis.models import Batch, Item, ItemFigure, ItemStatus
 
@@ -96,8 +98,12 @@ class Plan:
 def save_settings(*, batch: Batch, settings: OverlapSettings) -> Batch:
     """Store the overlap settings in the batch's config (other keys untouched)."""
     batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    old = (batch.config or {}).get(CONFIG_KEY)
     batch.config = {**(batch.config or {}), CONFIG_KEY: settings.as_config()}
     batch.save(update_fields=["config"])
+    trail.batch_setting(
+        "review.overlap", batch=batch, key=CONFIG_KEY, old=old, new=settings.as_config()
+    )
     return batch
 
 
@@ -105,7 +111,9 @@ def save_settings(*, batch: Batch, settings: OverlapSettings) -> Batch:
 def apply_settings(*, batch: Batch, settings: OverlapSettings) -> Plan:
     """Save the settings and plan with them, all or nothing."""
     save_settings(batch=batch, settings=settings)
-    return plan_assignments(batch=batch, settings=settings)
+    plan = plan_assignments(batch=batch, settings=settings)
+    audit.record("review.overlap_planned", target=batch, after=asdict(plan))
+    return plan
 
 
 def reviewer_pool(settings: OverlapSettings) -> list[Any]:

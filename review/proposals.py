@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from review import adjudication, history, revisions
+from review import adjudication, history, revisions, trail
 from review.adjudication import AdjudicationError, StaleAdjudication
 from review.models import Decision, EditProposal, ItemRevision, Review
 from synthesis.models import Item
@@ -55,16 +55,29 @@ def adopt(*, item_id: int, proposal_id: int, admin: Any, item_version: int) -> R
         raise AdjudicationError("Its author withdrew this proposal.")
     if proposal.adopted_at is not None:
         raise AdjudicationError("This proposal was already adopted.")
-    revisions.write(item=item, author=proposal.author, after=proposal.content)
+    status_before = item.status
+    revision = revisions.write(
+        item=item, author=proposal.author, after=proposal.content
+    )
     proposal.adopted_at, proposal.adopted_by = timezone.now(), admin
     proposal.save(update_fields=["adopted_at", "adopted_by"])
     author = proposal.author.get_username()
-    return adjudication.record(
+    decision = adjudication.record(
         item=item,
         admin=admin,
         decision=Decision.ACCEPT,
         comment=f"Adopted the edit proposed by {author}.",
     )
+    trail.decision(
+        "review.adopt",
+        review=decision,
+        item=item,
+        status_before=status_before,
+        revision=revision,
+        proposal=proposal.pk,
+        proposed_by=author,
+    )
+    return decision
 
 
 @transaction.atomic
@@ -87,13 +100,22 @@ def merge(
     except revisions.InvalidContent as error:
         raise AdjudicationError(str(error), error.errors) from None
     item = _lock_at(item_id, item_version)
-    revisions.write(item=item, author=admin, after=after)
-    return adjudication.record(
+    status_before = item.status
+    revision = revisions.write(item=item, author=admin, after=after)
+    decision = adjudication.record(
         item=item,
         admin=admin,
         decision=Decision.ACCEPT,
         comment=comment or "Merged the proposed edits.",
     )
+    trail.decision(
+        "review.merge",
+        review=decision,
+        item=item,
+        status_before=status_before,
+        revision=revision,
+    )
+    return decision
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from review import adjudication, revisions
+from review import adjudication, revisions, trail
 from review.adjudication import Standing
 from review.models import (
     Assignment,
@@ -149,6 +149,7 @@ def decide(
     _check_decision(decision, reason_code, seconds_spent)
 
     def write(current: Item, standing: Standing) -> Review:
+        status_before = current.status
         review = _record(
             item=current,
             reviewer=reviewer,
@@ -161,6 +162,9 @@ def decide(
         )
         _complete_assignment(item=current, reviewer=reviewer, now=review.created_at)
         adjudication.settle(current, standing.with_decision(review))
+        trail.decision(
+            "review.decide", review=review, item=current, status_before=status_before
+        )
         return review
 
     return _write_locked(
@@ -202,7 +206,9 @@ def edit_item(
     after = validate_content(question=question, options=options, answer=answer)
 
     def write(current: Item, standing: Standing) -> Review:
+        status_before = current.status
         proposing = standing.without(author.pk).plan_open
+        revision = None
         fields = {
             "decision": Decision.EDIT_ACCEPT,
             "seconds_spent": max(seconds_spent, 0),
@@ -215,7 +221,7 @@ def edit_item(
                 item_version=item_version,
                 **fields,
             )
-            EditProposal.objects.create(
+            proposal = EditProposal.objects.create(
                 item=current,
                 author=author,
                 review=review,
@@ -224,7 +230,7 @@ def edit_item(
                 **after,
             )
         else:
-            revisions.write(item=current, author=author, after=after)
+            revision = revisions.write(item=current, author=author, after=after)
             review = _record(
                 item=current,
                 reviewer=author,
@@ -234,6 +240,14 @@ def edit_item(
             )
         _complete_assignment(item=current, reviewer=author, now=review.created_at)
         adjudication.settle(current, standing.with_decision(review, proposed=proposing))
+        trail.decision(
+            "review.propose_edit" if proposing else "review.edit",
+            review=review,
+            item=current,
+            status_before=status_before,
+            revision=revision,
+            **({"proposal": proposal.pk, **after} if proposing else {}),
+        )
         return review
 
     return _write_locked(
@@ -241,11 +255,11 @@ def edit_item(
     )
 
 
-def _revert_edit(*, review: Review, item: Item, reviewer: Any) -> None:
+def _revert_edit(*, review: Review, item: Item, reviewer: Any) -> ItemRevision:
     if item.version != review.item_version:
         raise StaleVersion(item=item, submitted_version=review.item_version)
     revision = ItemRevision.objects.get(item=item, version=review.item_version)
-    revisions.write(item=item, author=reviewer, after=revision.before)
+    return revisions.write(item=item, author=reviewer, after=revision.before)
 
 
 def undo_last(*, reviewer: Any) -> Review:
@@ -270,9 +284,11 @@ def undo_last(*, reviewer: Any) -> Review:
         if review is None:
             raise NothingToUndo("There is no decision of yours to undo.")
         item = adjudication.lock_item(Item.objects.all(), review.item_id)
+        status_before = item.status
         edited = review.decision == Decision.EDIT_ACCEPT
+        reverted = None
         if edited and not EditProposal.objects.filter(review=review).exists():
-            _revert_edit(review=review, item=item, reviewer=reviewer)
+            reverted = _revert_edit(review=review, item=item, reviewer=reviewer)
         now = timezone.now()
         review.undone_at = now
         review.save(update_fields=["undone_at"])
@@ -280,6 +296,14 @@ def undo_last(*, reviewer: Any) -> Review:
         if restored:
             Review.objects.filter(pk=review.replaces_id).update(superseded_at=None)
         adjudication.settle(item, adjudication.standing(item))
+        trail.decision(
+            "review.undo",
+            review=review,
+            item=item,
+            status_before=status_before,
+            revision=reverted,
+            restored=review.replaces_id,
+        )
         Assignment.objects.update_or_create(
             item=item,
             reviewer=reviewer,
@@ -298,16 +322,18 @@ def set_review_policy(*, batch: Batch, policy: Policy) -> Batch:
         raise InvalidDecision(f"Unknown review policy {policy.name!r}.")
     if not 0 < policy.sample_rate <= 1:
         raise InvalidDecision("The audit sample rate must be in (0, 1].")
+    new = {
+        "name": policy.name,
+        "threshold": policy.threshold,
+        "seed": policy.seed,
+        "sample_rate": policy.sample_rate,
+    }
     with transaction.atomic():
         locked = Batch.objects.select_for_update().get(pk=batch.pk)
-        locked.config = {
-            **locked.config,
-            "review_policy": {
-                "name": policy.name,
-                "threshold": policy.threshold,
-                "seed": policy.seed,
-                "sample_rate": policy.sample_rate,
-            },
-        }
+        old = locked.config.get("review_policy")
+        locked.config = {**locked.config, "review_policy": new}
         locked.save(update_fields=["config"])
+        trail.batch_setting(
+            "review.policy", batch=locked, key="review_policy", old=old, new=new
+        )
     return locked

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from medsyn_app.audit import services as audit
 from review.export import balance, card, contamination, selection
 from review.export.config import (
     ExportSettings,
@@ -87,13 +88,20 @@ def create_export(
         raise ExportError(str(exc)) from exc
     if eval_set is not None:
         parsed = replace(parsed, eval_set_path=store_eval_set(upload=eval_set))
-    export = Export.objects.create(
-        name=name.strip(),
-        created_by=created_by,
-        settings=parsed.to_dict(),
-        seed=parsed.seed,
-        formats=list(parsed.formats),
-    )
+    with transaction.atomic():
+        export = Export.objects.create(
+            name=name.strip(),
+            created_by=created_by,
+            settings=parsed.to_dict(),
+            seed=parsed.seed,
+            formats=list(parsed.formats),
+        )
+        audit.record(
+            "export.create",
+            actor=created_by,
+            target=export,
+            after={"name": export.name, "settings": export.settings},
+        )
     if enqueue is not None:
         enqueue(export.pk)
     return export
@@ -292,20 +300,36 @@ def run_export(*, export_id: int) -> Export:
     except Exception as exc:
         logger.exception("export %s failed", export_id)
         shutil.rmtree(temp, ignore_errors=True)
-        Export.objects.filter(pk=export_id).update(
-            status=ExportStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with transaction.atomic():
+            Export.objects.filter(pk=export_id).update(
+                status=ExportStatus.FAILED, error=error, finished_at=timezone.now()
+            )
+            audit.record(
+                "export.failed", actor=None, target=export, after={"error": error}
+            )
         export.refresh_from_db()
         return export
-    Export.objects.filter(pk=export_id).update(
-        status=ExportStatus.DONE,
-        output_dir=relative,
-        manifest=manifest,
-        item_count=sum(manifest["counts"]["rows"].values()),
-        rows_written=F("rows_total"),
-        finished_at=timezone.now(),
-    )
+    rows = sum(manifest["counts"]["rows"].values())
+    with transaction.atomic():
+        Export.objects.filter(pk=export_id).update(
+            status=ExportStatus.DONE,
+            output_dir=relative,
+            manifest=manifest,
+            item_count=rows,
+            rows_written=F("rows_total"),
+            finished_at=timezone.now(),
+        )
+        audit.record(
+            "export.done",
+            actor=None,
+            target=export,
+            after={"rows": rows, "folder": relative},
+        )
     export.refresh_from_db()
     return export
+
+
+def record_download(*, export: Export, path: str) -> None:
+    """Who took which file of an export (the whole zip: path "*")."""
+    audit.record("export.download", target=export, after={"file": path})

@@ -80,6 +80,7 @@ def export_file(request: HttpRequest, pk: int, path: str) -> HttpResponse:
     # Only files the manifest lists can be fetched: no path tricks.
     if path not in selectors.file_names(export):
         raise Http404("No such file in this export")
+    services.record_download(export=export, path=path)
     return files.send(
         f"{export.output_dir}/{path}", attachment_name=path.rsplit("/", 1)[-1]
     )
@@ -91,6 +92,7 @@ def export_archive(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     export, root = _get_finished_export(pk)
     names = sorted(selectors.file_names(export))
     folder = services.archive_name(export)
+    services.record_download(export=export, path="*")
     response = StreamingHttpResponse(
         stream_zip(root, names, prefix=folder), content_type="application/zip"
     )

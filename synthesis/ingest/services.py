@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from medsyn_app.audit import services as audit
 from synthesis.ingest import importing
 from synthesis.models import ImportJob, ImportJobStatus
 
@@ -62,6 +63,16 @@ def start_import(
             options=options or {},
             created_by=user if user is not None and user.is_authenticated else None,
         )
+        audit.record(
+            "import.start",
+            actor=job.created_by,
+            target=job,
+            after={
+                "file": job.original_name,
+                "format": job.source_format,
+                "options": job.options,
+            },
+        )
         if enqueue is not None:
             enqueue(job.pk)
     return job
@@ -99,5 +110,23 @@ def run_import(*, job_id: int) -> ImportJob:
         job.status, job.report = ImportJobStatus.SUCCEEDED, report.as_dict()
         job.records_seen = report.records_seen
     job.finished_at = timezone.now()
-    job.save(update_fields=["status", "error", "report", "records_seen", "finished_at"])
+    with transaction.atomic():
+        job.save(
+            update_fields=["status", "error", "report", "records_seen", "finished_at"]
+        )
+        audit.record(
+            f"import.{job.status}",
+            actor=None,
+            target=job,
+            after={"records": job.records_seen, **_summary(job)},
+        )
     return job
+
+
+def _summary(job: ImportJob) -> dict:
+    """What the import made, as the audit log keeps it."""
+    if job.error:
+        return {"error": job.error[:300]}
+    report = job.report or {}
+    keys = ("documents_created", "figures_created", "items_created", "skipped_total")
+    return {key: report[key] for key in keys if key in report}

@@ -183,3 +183,30 @@ def test_api_refuses_a_bad_file_type(admin_client):
     response = admin_client.post(reverse("imports-api:list"), {"file": upload})
     assert response.status_code == 400
     assert "file" in response.json()
+
+
+def test_an_import_is_recorded_when_started_and_when_it_ends(
+    admin_client, admin_user, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    from medsyn_app.audit.models import AuditEvent
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    archive = write_tar(tmp_path / "PMC1.tar.gz", jats_files()).read_bytes()
+    with django_capture_on_commit_callbacks(execute=False):
+        admin_client.post(
+            reverse("imports:upload"),
+            {
+                "file": SimpleUploadedFile("PMC1.tar.gz", archive),
+                "min_caption_chars": 1,
+                "min_image_side": 1,
+            },
+        )
+    job = ImportJob.objects.get()
+    services.run_import(job_id=job.pk)
+    events = AuditEvent.objects.filter(object_type="synthesis.importjob").order_by("id")
+    assert [(e.action, e.actor_username) for e in events] == [
+        ("import.start", "alice"),
+        ("import.succeeded", ""),
+    ]
+    assert events[0].after["file"] == "PMC1.tar.gz"
+    assert events[1].after["figures_created"] >= 1
