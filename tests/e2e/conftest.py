@@ -51,11 +51,24 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A fresh browser tab; any Content-Security-Policy violation it logs fails
+    the test (every e2e test thereby checks the pages it drives)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    page.csp_violations = violations
     yield page
     context.close()
+    assert not violations, f"CSP violations: {violations}"
 
 
 @pytest.fixture

@@ -188,9 +188,7 @@ def test_decisions_are_saved_behind_the_prefetched_card(page, live_server, login
     page.keyboard.press("u")  # waits for the reject to be saved, then undoes it
     _card(page, items[1])
     page.wait_for_selector("#notice")
-    page.wait_for_function(
-        "document.querySelector('#progress strong').textContent === '1'"
-    )
+    page.wait_for_selector("#progress strong:text-is('1')")
     assert Review.objects.get(item=items[0]).decision == Decision.ACCEPT
     rejected = Review.objects.get(item=items[1])
     assert rejected.reason_code == RejectReason.NOT_SUPPORTED_BY_IMAGE
@@ -238,9 +236,7 @@ def test_a_decision_that_cannot_be_saved_puts_the_item_back(page, live_server, l
     page.unroute(decide)
     page.keyboard.press("a")  # decide again: now it is saved
     _card(page, second)
-    page.wait_for_function(
-        "document.querySelector('#progress strong').textContent === '1'"
-    )
+    page.wait_for_selector("#progress strong:text-is('1')")
     assert Review.objects.get(item=first).decision == Decision.ACCEPT
 
 
@@ -259,9 +255,7 @@ def test_leaving_while_a_decision_is_being_saved_asks_first(page, live_server, l
     assert dialogs == ["beforeunload"]
     assert not page.is_closed()  # the reviewer chose to stay
     held[0].continue_()
-    page.wait_for_function(
-        "document.querySelector('#progress strong').textContent === '1'"
-    )
+    page.wait_for_selector("#progress strong:text-is('1')")
     assert Review.objects.get(item=first).decision == Decision.ACCEPT
 
 
@@ -278,9 +272,7 @@ def test_going_back_and_deciding_again_replaces_the_decision(page, live_server, 
     page.wait_for_selector("#reject-panel:not([hidden])")
     page.keyboard.press("1")
     page.wait_for_selector(f'#item-card[data-item-id="{items[1].pk}"]')
-    page.wait_for_function(
-        "document.querySelector('#progress strong').textContent === '1'"
-    )
+    page.wait_for_selector("#progress strong:text-is('1')")
     items[0].refresh_from_db()
     assert items[0].status == ItemStatus.REJECTED
     current = Review.objects.current().filter(item=items[0])
