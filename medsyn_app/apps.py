@@ -11,7 +11,8 @@ class MedsynAppConfig(AppConfig):
         from django.apps import apps
         from django.db.models.signals import post_migrate
 
-        from medsyn_app import endpoints
+        # Importing api registers its OpenAPI extension for the auth class.
+        from medsyn_app import api, endpoints  # noqa: F401
         from medsyn_app.roles import sync_role_permissions
 
         # A mistake in the model endpoint registry stops every process at

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsReviewer
 from review import cards, overlap, queue, services
 from review.models import Decision, ItemRevision, RejectReason
@@ -57,6 +59,7 @@ class ItemOutput(serializers.Serializer):
     verification = VerificationOutput(allow_null=True)
     proposal = ProposalOutput(allow_null=True)
 
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_images(self, card: cards.Card) -> list[str]:
         return [
             reverse("review:figure_image", args=[fv.figure.pk]) for fv in card.figures
@@ -93,6 +96,22 @@ class DecisionInput(serializers.Serializer):
     answer = serializers.CharField(required=False, default="", allow_blank=True)
 
 
+class DecisionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=Decision.choices)
+    version = serializers.IntegerField()
+
+
+class StaleOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField()
+
+
+class InvalidEditOutput(serializers.Serializer):
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.CharField())
+
+
 def _get_item_for_reviewer(request: Request, pk: int) -> Item:
     try:
         return queue.visible_items(request.user).get(pk=pk)
@@ -105,6 +124,13 @@ def _item_response(request: Request, item_id: int, **kwargs) -> Response:
     return Response(ItemOutput(card).data, **kwargs)
 
 
+@extend_schema(
+    summary="Claim the next item of your queue",
+    responses={
+        200: ItemOutput,
+        204: OpenApiResponse(description="Your queue is empty."),
+    },
+)
 @api_view(["GET"])
 @permission_classes([IsReviewer])
 def next_item(request: Request) -> Response:
@@ -114,12 +140,19 @@ def next_item(request: Request) -> Response:
     return _item_response(request, item_id)
 
 
+@extend_schema(
+    summary="An item handed to you", responses={200: ItemOutput, **ERRORS(404)}
+)
 @api_view(["GET"])
 @permission_classes([IsReviewer])
 def item_detail(request: Request, pk: int) -> Response:
     return _item_response(request, _get_item_for_reviewer(request, pk).pk)
 
 
+@extend_schema(
+    summary="An item's edits",
+    responses={200: RevisionOutput(many=True), **ERRORS(404)},
+)
 @api_view(["GET"])
 @permission_classes([IsReviewer])
 def revisions(request: Request, pk: int) -> Response:
@@ -131,6 +164,16 @@ def revisions(request: Request, pk: int) -> Response:
     return Response(RevisionOutput(rows, many=True).data)
 
 
+@extend_schema(
+    summary="Decide an item (accept, reject, skip, flag, or edit and accept)",
+    request=DecisionInput,
+    responses={
+        201: DecisionOutput,
+        400: OpenApiResponse(InvalidEditOutput, "The decision or edit is invalid."),
+        **ERRORS(404),
+        409: OpenApiResponse(StaleOutput, "The item changed since you read it."),
+    },
+)
 @api_view(["POST"])
 @permission_classes([IsReviewer])
 def decide(request: Request, pk: int) -> Response:

@@ -7,11 +7,13 @@ A refused launch answers 400 with the offending field as the key, DRF style
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app.api import ERRORS, FieldErrorsOutput
 from medsyn_app.roles import IsMedsynAdmin
 from synthesis import selectors, services, tasks
 from synthesis.models import Batch
@@ -24,6 +26,26 @@ class BatchOutput(serializers.ModelSerializer):
             "id", "name", "status", "config", "figure_groups_total",
             "items_generated", "items_verified", "items_kept", "generation_failures",
             "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+
+
+class BatchProgressOutput(BatchOutput):
+    """The batch with its live progress (counts per chunk status, rates)."""
+
+    chunks = serializers.DictField(child=serializers.IntegerField())
+    percent = serializers.IntegerField()
+    items_per_minute = serializers.FloatField(allow_null=True)
+    tokens_per_second = serializers.FloatField(allow_null=True)
+    pass_rate = serializers.FloatField(allow_null=True)
+    failures_by_reason = serializers.DictField(child=serializers.IntegerField())
+    verifier_errors = serializers.DictField(child=serializers.IntegerField())
+    chunk_errors = serializers.DictField(child=serializers.IntegerField())
+
+    class Meta(BatchOutput.Meta):
+        fields = [
+            *BatchOutput.Meta.fields, "chunks", "percent", "items_per_minute",
+            "tokens_per_second", "pass_rate", "failures_by_reason",
+            "verifier_errors", "chunk_errors",
         ]  # fmt: skip
 
 
@@ -42,9 +64,28 @@ class BatchListApi(APIView):
                 )
             return attrs
 
+        class Meta:
+            ref_name = "BatchLaunch"
+
+    @extend_schema(
+        summary="The latest batches", responses={200: BatchOutput(many=True)}
+    )
     def get(self, request: Request) -> Response:
         return Response(BatchOutput(selectors.batches(), many=True).data)
 
+    @extend_schema(
+        summary="Launch a batch (endpoints by name; chunks go to the gpu queue)",
+        request=InputSerializer,
+        responses={
+            201: BatchOutput,
+            400: OpenApiResponse(
+                FieldErrorsOutput,
+                "A setting is refused; the key names it, e.g. "
+                "`config.generator.endpoint`.",
+            ),
+            **ERRORS(503),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -65,6 +106,10 @@ class BatchListApi(APIView):
 class BatchDetailApi(APIView):
     permission_classes = [IsMedsynAdmin]
 
+    @extend_schema(
+        summary="One batch and its progress",
+        responses={200: BatchProgressOutput, **ERRORS(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         progress = selectors.progress(get_object_or_404(Batch, pk=pk))
         return Response(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsMedsynAdmin
 from review.export import services, tasks
 from review.models import Export
@@ -32,6 +34,13 @@ class ExportOutput(serializers.ModelSerializer):
         ]
 
 
+class ExportDetailOutput(ExportOutput):
+    manifest = serializers.JSONField()
+
+    class Meta(ExportOutput.Meta):
+        fields = [*ExportOutput.Meta.fields, "manifest"]
+
+
 class ExportListApi(APIView):
     permission_classes = [IsMedsynAdmin]
 
@@ -39,10 +48,21 @@ class ExportListApi(APIView):
         name = serializers.CharField(max_length=200)
         settings = serializers.DictField(required=False, default=dict)
 
+        class Meta:
+            ref_name = "ExportStart"
+
+    @extend_schema(
+        summary="The latest exports", responses={200: ExportOutput(many=True)}
+    )
     def get(self, request: Request) -> Response:
         exports = Export.objects.all()[:100]
         return Response(ExportOutput(exports, many=True).data)
 
+    @extend_schema(
+        summary="Start an export (written by a worker)",
+        request=InputSerializer,
+        responses={201: ExportOutput, **ERRORS(400, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -63,6 +83,10 @@ class ExportListApi(APIView):
 class ExportDetailApi(APIView):
     permission_classes = [IsMedsynAdmin]
 
+    @extend_schema(
+        summary="One export, with its manifest",
+        responses={200: ExportDetailOutput, **ERRORS(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         export = get_object_or_404(Export, pk=pk)
-        return Response({**ExportOutput(export).data, "manifest": export.manifest})
+        return Response(ExportDetailOutput(export).data)

@@ -81,10 +81,10 @@ def parse_settings(raw: dict[str, Any]) -> ExportSettings:
             if key in data:
                 if isinstance(data[key], str | bytes):
                     raise TypeError(f"{key} must be a list")
-                data[key] = tuple(kind(v) for v in data[key])
+                data[key] = tuple(_as(kind, v, key) for v in data[key])
         for key, kind in _SCALARS.items():
             if data.get(key) is not None:
-                data[key] = kind(data[key])
+                data[key] = _as(kind, data[key], key)
         settings = ExportSettings(**data)
         _validate(settings)
     except ExportSettingsError:
@@ -92,6 +92,17 @@ def parse_settings(raw: dict[str, Any]) -> ExportSettings:
     except (TypeError, ValueError) as exc:
         raise ExportSettingsError(f"invalid export settings: {exc}") from exc
     return settings
+
+
+def _as(kind: type, value: Any, key: str) -> Any:
+    """`kind(value)`, refusing what would convert silently but wrongly
+    (True as 1, 2.7 as 2, a dict or list as a number)."""
+    if kind in (int, float) and (
+        isinstance(value, bool | dict | list)
+        or (kind is int and isinstance(value, float) and not value.is_integer())
+    ):
+        raise TypeError(f"{key} must be a {'whole ' if kind is int else ''}number")
+    return kind(value)
 
 
 _TUPLES = {
@@ -119,7 +130,30 @@ _SCALARS = {
 }
 
 
+# Whole numbers that reach the database or size a loop: (lowest, highest).
+_RANGES = {
+    "seed": (0, 2**31 - 1),
+    "min_reviews": (0, 100),
+    "phash_threshold": (0, 32),
+    "image_hamming": (0, 32),
+    "text_ngram": (1, 20),
+    "rows_per_shard": (1, 10_000_000),
+    "row_group_size": (1, 1_000_000),
+    "freeze_test_from": (1, 2**63 - 1),
+}
+
+
+def _check_ranges(settings: ExportSettings) -> None:
+    for key, (low, high) in _RANGES.items():
+        value = getattr(settings, key)
+        if value is not None and not low <= value <= high:
+            raise ExportSettingsError(f"{key} must be a whole number in {low}..{high}")
+    if any(not 1 <= pk <= 2**63 - 1 for pk in settings.batch_ids):
+        raise ExportSettingsError("batch_ids must be batch ids (positive numbers)")
+
+
 def _validate(settings: ExportSettings) -> None:
+    _check_ranges(settings)
     bad = [f for f in settings.formats if f not in FORMATS]
     if not settings.formats or bad:
         raise ExportSettingsError(

@@ -78,14 +78,17 @@ def create_export(
     if not name.strip():
         raise ExportError("an export needs a name")
     raw.setdefault("dataset_name", slugify_name(name))
-    if raw.get("freeze_test_from"):
-        raw["frozen_test_source_ids"] = _frozen_test_ids(int(raw["freeze_test_from"]))
     if eval_set is not None:
         raw["eval_set_path"] = "(upload)"
     try:
         parsed = parse_settings(raw)
     except ExportSettingsError as exc:
         raise ExportError(str(exc)) from exc
+    if parsed.freeze_test_from:
+        parsed = replace(
+            parsed,
+            frozen_test_source_ids=tuple(_frozen_test_ids(parsed.freeze_test_from)),
+        )
     if eval_set is not None:
         parsed = replace(parsed, eval_set_path=store_eval_set(upload=eval_set))
     with transaction.atomic():

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsMedsynAdmin, IsReviewer
 from review import queue
 from review.overlap import visible_reviews_for
@@ -26,6 +29,30 @@ class QualityFiguresApi(APIView):
 
     permission_classes = [IsMedsynAdmin]
 
+    @extend_schema(
+        summary="Every quality figure, for one batch or for all",
+        parameters=[
+            OpenApiParameter(
+                "batch",
+                OpenApiTypes.STR,
+                OpenApiParameter.PATH,
+                description="A batch id, or `all`.",
+                pattern=r"^(all|[0-9]+)$",
+            ),
+            OpenApiParameter("fresh", OpenApiTypes.STR, enum=["1"], required=False),
+        ],
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                "Status counts, agreement, calibration, throughput, quality "
+                "estimate and `computed_at` (see the README).",
+            ),
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT, "A query parameter does not validate."
+            ),
+            **ERRORS(404),
+        },
+    )
     def get(self, request: Request, batch: str) -> Response:
         selected = None if batch == "all" else get_object_or_404(Batch, pk=_pk(batch))
         form = DashboardForm(request.query_params)
@@ -63,6 +90,10 @@ class ItemReviewsApi(APIView):
         created_at = serializers.DateTimeField()
         undone_at = serializers.DateTimeField()
 
+    @extend_schema(
+        summary="The reviews of an item you may see (blind under an open plan)",
+        responses={200: OutputSerializer(many=True), **ERRORS(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         # An item the caller may not open is not there for them (404).
         item = get_object_or_404(queue.visible_items(request.user), pk=pk)

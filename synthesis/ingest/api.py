@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsMedsynAdmin
 from synthesis.ingest import services, tasks
 from synthesis.ingest.forms import FORMAT_CHOICES
@@ -50,6 +52,9 @@ class ImportJobListApi(APIView):
         min_image_side = serializers.IntegerField(min_value=1, default=1)
         group_identical_captions = serializers.BooleanField(default=True)
 
+        class Meta:
+            ref_name = "ImportUpload"
+
         def validate_file(self, upload):
             try:
                 services.upload_suffix(upload.name or "")
@@ -57,10 +62,18 @@ class ImportJobListApi(APIView):
                 raise serializers.ValidationError(str(exc)) from exc
             return upload
 
+    @extend_schema(
+        summary="The latest import jobs", responses={200: ImportJobOutput(many=True)}
+    )
     def get(self, request: Request) -> Response:
         jobs = ImportJob.objects.all()[:50]
         return Response(ImportJobOutput(jobs, many=True).data)
 
+    @extend_schema(
+        summary="Upload a source and import it (run by a worker)",
+        request={"multipart/form-data": InputSerializer},
+        responses={201: ImportJobOutput, **ERRORS(400, 503)},
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,6 +93,10 @@ class ImportJobListApi(APIView):
 class ImportJobDetailApi(APIView):
     permission_classes = [IsMedsynAdmin]
 
+    @extend_schema(
+        summary="One import job and its report",
+        responses={200: ImportJobOutput, **ERRORS(404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         job = get_object_or_404(ImportJob, pk=pk)
         return Response(ImportJobOutput(job).data)

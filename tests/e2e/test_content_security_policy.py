@@ -23,6 +23,7 @@ NOT_DOCUMENTS = {
     "exports:file",
     "imports:figure-image",
     "review:figure_image",
+    "api-schema",
 }
 ADMIN_PAGES = ["admin:index", "admin:review_review_changelist", "admin:auth_user_add"]
 

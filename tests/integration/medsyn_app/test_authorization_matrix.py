@@ -181,6 +181,9 @@ PAGES: dict[str, Entry] = {
     "accounts:tokens": Entry({"GET": SIGNED_IN, "POST": (LOGIN, 400, 400, 400)}),
     "accounts:revoke": Entry({"POST": (LOGIN, 302, 302, 302)}),
     "audit:events": Entry({"GET": ADMIN_PAGE}),
+    # The API contract and its docs page: for anyone signed in.
+    "api-schema": Entry({"GET": (403, 200, 200, 200)}),
+    "api-docs": Entry({"GET": (403, 200, 200, 200)}),
     # Importing: admins only.
     "imports:upload": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
     "imports:job": Entry({"GET": ADMIN_PAGE}, lambda w: {"pk": w.job.pk}),
