@@ -264,6 +264,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "synthesis.tasks.sweep_expired_leases",
         "schedule": env_int("MEDSYN_LEASE_SWEEP_SECONDS", 60),
     },
+    # Work saved while the broker was down is sent again once it answers.
+    "requeue-waiting-exports": {
+        "task": "review.tasks.requeue_waiting_exports",
+        "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
+    },
+    "requeue-waiting-imports": {
+        "task": "synthesis.tasks.requeue_waiting_imports",
+        "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
+    },
 }
 # The queue synthesis chunks go to (GPU workers listen on it).
 MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")

@@ -221,6 +221,8 @@ class Assignment(models.Model):
 
 class ExportStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    # Saved, but the task queue did not take it; a sweep sends it again.
+    WAITING = "waiting", "Waiting for the task queue"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
     FAILED = "failed", "Failed"

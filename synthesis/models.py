@@ -322,6 +322,8 @@ class Verification(models.Model):
 
 class ImportJobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
+    # Saved, but the task queue did not take it; a sweep sends it again.
+    WAITING = "waiting", "Waiting for the task queue"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"

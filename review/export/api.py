@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app import queueing
 from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsMedsynAdmin
 from review.export import services, tasks
@@ -73,10 +74,13 @@ class ExportListApi(APIView):
                 created_by=request.user,
                 name=data.validated_data["name"],
                 settings=settings,
-                enqueue=tasks.run_export.delay_on_commit,
+                enqueue=tasks.start_export,
             )
         except services.ExportError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        except queueing.QueueUnavailable as exc:
+            body = {"detail": str(exc), "id": exc.object_id}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(ExportOutput(export).data, status=status.HTTP_201_CREATED)
 
 

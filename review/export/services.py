@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from medsyn_app import queueing
 from medsyn_app.audit import services as audit
 from review.export import balance, card, contamination, selection
 from review.export.config import (
@@ -336,3 +337,50 @@ def run_export(*, export_id: int) -> Export:
 def record_download(*, export: Export, path: str) -> None:
     """Who took which file of an export (the whole zip: path "*")."""
     audit.record("export.download", target=export, after={"file": path})
+
+
+def mark_waiting(*, export_id: int, reason: str) -> None:
+    """The queue did not take this export: say so on its row and in the log."""
+    with transaction.atomic():
+        moved = Export.objects.filter(pk=export_id, status=ExportStatus.PENDING).update(
+            status=ExportStatus.WAITING, error=f"Waiting for the task queue: {reason}"
+        )
+        if moved:
+            audit.record(
+                "export.waiting",
+                actor=None,
+                object_type="review.export",
+                object_id=export_id,
+                after={"reason": reason},
+            )
+
+
+def requeue_waiting(*, send: Callable[[int], object]) -> int:
+    """Send waiting exports again, oldest first; stop at the first failure (the
+    queue is still down). Returns how many were sent.
+
+    The row goes back to pending before the message is sent, so a worker that
+    takes it at once finds it claimable; a failed send puts it back waiting.
+    """
+    sent = 0
+    for export_id in (
+        Export.objects.filter(status=ExportStatus.WAITING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            if not Export.objects.filter(
+                pk=export_id, status=ExportStatus.WAITING
+            ).update(status=ExportStatus.PENDING, error=""):
+                continue
+            audit.record(
+                "export.requeued",
+                actor=None,
+                object_type="review.export",
+                object_id=export_id,
+            )
+        if error := queueing.try_send(lambda pk=export_id: send(pk)):
+            mark_waiting(export_id=export_id, reason=error)
+            break
+        sent += 1
+    return sent

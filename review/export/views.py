@@ -15,7 +15,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from medsyn_app import files
+from medsyn_app import files, queueing
 from medsyn_app.roles import admin_required
 from review.export import selectors, services, tasks
 from review.export.archive import stream_zip
@@ -39,10 +39,13 @@ def export_list(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 settings=form.export_settings(),
                 eval_set=form.cleaned_data["eval_set"],
-                enqueue=tasks.run_export.delay_on_commit,
+                enqueue=tasks.start_export,
             )
         except services.ExportError as exc:
             form.add_error(None, str(exc))
+        except queueing.QueueUnavailable as exc:
+            messages.warning(request, str(exc))
+            return redirect("exports:detail", pk=exc.object_id)
         else:
             messages.success(request, f"Export “{export.name}” queued.")
             return redirect("exports:detail", pk=export.pk)
@@ -65,7 +68,8 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else ""
         ),
         "contamination": export.manifest.get("contamination"),
-        "running": export.status in (ExportStatus.PENDING, ExportStatus.RUNNING),
+        "running": export.status
+        in (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.WAITING),
     }
     template = "export/detail.html"
     if request.htmx:

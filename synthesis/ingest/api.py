@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app import queueing
 from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsMedsynAdmin
 from synthesis.ingest import services, tasks
@@ -80,13 +81,17 @@ class ImportJobListApi(APIView):
         options = dict(data.validated_data)
         upload = options.pop("file")
         source_format = options.pop("source_format")
-        job = services.start_import(
-            upload=upload,
-            source_format=source_format,
-            options=options,
-            user=request.user,
-            enqueue=tasks.run_import_job.delay_on_commit,
-        )
+        try:
+            job = services.start_import(
+                upload=upload,
+                source_format=source_format,
+                options=options,
+                user=request.user,
+                enqueue=tasks.start_import,
+            )
+        except queueing.QueueUnavailable as exc:
+            body = {"detail": str(exc), "id": exc.object_id}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(ImportJobOutput(job).data, status=status.HTTP_201_CREATED)
 
 

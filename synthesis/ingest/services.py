@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from medsyn_app import queueing
 from medsyn_app.audit import services as audit
 from synthesis.ingest import importing
 from synthesis.models import ImportJob, ImportJobStatus
@@ -130,3 +131,49 @@ def _summary(job: ImportJob) -> dict:
     report = job.report or {}
     keys = ("documents_created", "figures_created", "items_created", "skipped_total")
     return {key: report[key] for key in keys if key in report}
+
+
+def mark_waiting(*, job_id: int, reason: str) -> None:
+    """The queue did not take this job: say so on its row and in the log."""
+    with transaction.atomic():
+        moved = ImportJob.objects.filter(
+            pk=job_id, status=ImportJobStatus.QUEUED
+        ).update(
+            status=ImportJobStatus.WAITING,
+            error=f"Waiting for the task queue: {reason}",
+        )
+        if moved:
+            audit.record(
+                "import.waiting",
+                actor=None,
+                object_type="synthesis.importjob",
+                object_id=job_id,
+                after={"reason": reason},
+            )
+
+
+def requeue_waiting(*, send: Callable[[int], object]) -> int:
+    """Send waiting jobs again, oldest first; stop at the first failure.
+
+    The row is made claimable before the message goes, and put back waiting
+    if the send fails, so a fast worker never finds it unclaimable.
+    """
+    sent = 0
+    waiting = ImportJob.objects.filter(status=ImportJobStatus.WAITING).order_by("pk")
+    for job_id in waiting.values_list("pk", flat=True):
+        with transaction.atomic():
+            if not ImportJob.objects.filter(
+                pk=job_id, status=ImportJobStatus.WAITING
+            ).update(status=ImportJobStatus.QUEUED, error=""):
+                continue
+            audit.record(
+                "import.requeued",
+                actor=None,
+                object_type="synthesis.importjob",
+                object_id=job_id,
+            )
+        if error := queueing.try_send(lambda pk=job_id: send(pk)):
+            mark_waiting(job_id=job_id, reason=error)
+            break
+        sent += 1
+    return sent

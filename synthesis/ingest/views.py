@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
-from medsyn_app import files
+from medsyn_app import files, queueing
 from medsyn_app.roles import admin_required
 from synthesis.ingest import services, tasks
 from synthesis.ingest.forms import ImportUploadForm
@@ -21,13 +22,17 @@ RECENT_JOBS = 20
 def upload(request: HttpRequest) -> HttpResponse:
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        job = services.start_import(
-            upload=form.cleaned_data["file"],
-            source_format=form.cleaned_data["source_format"],
-            options=form.import_options(),
-            user=request.user,
-            enqueue=tasks.run_import_job.delay_on_commit,
-        )
+        try:
+            job = services.start_import(
+                upload=form.cleaned_data["file"],
+                source_format=form.cleaned_data["source_format"],
+                options=form.import_options(),
+                user=request.user,
+                enqueue=tasks.start_import,
+            )
+        except queueing.QueueUnavailable as exc:
+            messages.warning(request, str(exc))
+            return redirect("imports:job", pk=exc.object_id)
         return redirect("imports:job", pk=job.pk)
     jobs = ImportJob.objects.select_related("created_by")[:RECENT_JOBS]
     return render(request, "ingest/upload.html", {"form": form, "jobs": jobs})

@@ -1,0 +1,104 @@
+"""The task queue goes down: launches answer 503 (API) or a banner (pages), the
+saved rows wait, and once the broker is back the sweep sends them and a real
+worker finishes them. The test runs a Redis of its own, never the shared one."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from medsyn_app.audit.models import AuditEvent
+from medsyn_app.celery import app as celery_app
+from review.export import tasks as export_tasks
+from review.models import Export, ExportStatus
+from synthesis.ingest import tasks as ingest_tasks
+from synthesis.models import ImportJob, ImportJobStatus
+from tests.fixtures.builders import make_accepted_item
+from tests.fixtures.services import celery_worker, wait_for
+from tests.fixtures.sources import jats_files, write_tar
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+@pytest.fixture
+def broker_at(private_redis):
+    """Point this process's Celery app at the private Redis, then back."""
+    original = celery_app.conf.broker_url
+
+    def use(url: str) -> None:
+        celery_app.conf.broker_url = url
+        # Drop pooled connections to the old broker (what Celery does after fork).
+        celery_app._after_fork()
+
+    use(private_redis.url)
+    yield private_redis
+    use(original)
+
+
+def test_launches_wait_while_the_broker_is_down_and_run_once_it_is_back(
+    broker_at, admin_client, tmp_path
+):
+    private_redis = broker_at
+    for paper in range(3):
+        make_accepted_item(document=f"PMC{paper:06d}", image_seed=paper)
+    private_redis.start()
+    private_redis.stop()
+
+    api = admin_client.post(
+        reverse("exports:api-list"),
+        {"name": "During the outage", "settings": {}},
+        content_type="application/json",
+    )
+    assert api.status_code == 503
+    assert "task queue is unreachable" in api.json()["detail"]
+    export = Export.objects.get(pk=api.json()["id"])
+    assert export.status == ExportStatus.WAITING
+
+    page = admin_client.post(
+        reverse("exports:list"),
+        {
+            "name": "From the page",
+            "formats": ["hf"],
+            "seed": 42,
+            "ratios": "0.8,0.1,0.1",
+        },
+        follow=True,
+    )
+    assert b"task queue is unreachable" in page.content
+    assert b"starts by itself once the queue answers" in page.content
+
+    archive = write_tar(tmp_path / "PMC1.tar.gz", jats_files()).read_bytes()
+    upload = admin_client.post(
+        reverse("imports-api:list"),
+        {"file": SimpleUploadedFile("PMC1.tar.gz", archive)},
+    )
+    assert upload.status_code == 503
+    job = ImportJob.objects.get(pk=upload.json()["id"])
+    assert job.status == ImportJobStatus.WAITING
+    assert AuditEvent.objects.filter(action="export.waiting").count() == 2
+    # The sweep finds the broker still down: it tries the oldest, which goes
+    # back to waiting, and stops there.
+    export_tasks.requeue_waiting_exports()
+    assert Export.objects.filter(status=ExportStatus.WAITING).count() == 2
+    assert AuditEvent.objects.filter(action="export.waiting").count() == 3
+
+    private_redis.start()
+    with celery_worker(
+        queues="default", extra_env={"CELERY_BROKER_URL": private_redis.url}
+    ):
+        export_tasks.requeue_waiting_exports()  # what celery beat runs
+        ingest_tasks.requeue_waiting_imports()
+        wait_for(
+            lambda: set(Export.objects.values_list("status", flat=True)) == {"done"},
+            timeout=90,
+            message="the waiting exports never finished",
+        )
+        wait_for(
+            lambda: ImportJob.objects.get(pk=job.pk).is_finished,
+            timeout=60,
+            message="the waiting import never finished",
+        )
+    assert ImportJob.objects.get(pk=job.pk).status == ImportJobStatus.SUCCEEDED
+    # One attempt while down, then each export once.
+    assert AuditEvent.objects.filter(action="export.requeued").count() == 3
