@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run serve test lint format clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(PY) manage.py runstack
+
+# Production profile: needs MEDSYN_ENV=production, SECRET_KEY, ALLOWED_HOSTS,
+# DATABASE_URL and CELERY_BROKER_URL (README "Deploy").
+serve: $(STAMP)
+	$(PY) manage.py runstack --production
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -40,7 +40,9 @@ if PRODUCTION:
         raise ImproperlyConfigured("MEDSYN_ENV=production needs ALLOWED_HOSTS")
 else:
     SECRET_KEY = env_secret("SECRET_KEY") or "dev-only-insecure-key-not-for-production"
-    DEBUG = env_bool("DEBUG", True)
+    # Django's debug pages only for developers who ask for them (DEBUG=1);
+    # `make run` shows the app's own error pages.
+    DEBUG = env_bool("DEBUG", False)
     ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -187,6 +189,10 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDSYN_ACCEL_REDIRECT_PREFIX = env_str("MEDSYN_ACCEL_REDIRECT_PREFIX", "")
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Outside production, WhiteNoise serves static files straight from the app
+# folders, so the quick start needs no collectstatic (and works with DEBUG off).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -1,8 +1,11 @@
 """Run the whole app on one machine: web server plus a Celery worker.
 
-This is what `make run` calls after migrating. Both children share this
-process's environment, so they agree on the database and broker; Ctrl-C stops
-both and waits for them.
+`make run` calls it for the quick start (Django's development server, a worker
+with an embedded beat, demo logins and data). `make serve` calls it with
+`--production`: the deploy checks must pass, static files are collected, and
+gunicorn serves with several workers beside a Celery worker and a separate
+beat; no demo logins or data. The children share this process's environment,
+so they agree on the database and broker; Ctrl-C stops them all.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from medsyn_app import demo_users
 
@@ -31,29 +34,80 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-worker", action="store_true", help="Start only the web server."
         )
+        parser.add_argument(
+            "--production",
+            action="store_true",
+            help="Deploy checks, collectstatic, gunicorn, worker and beat "
+            "(needs MEDSYN_ENV=production).",
+        )
+        parser.add_argument(
+            "--web-workers",
+            type=int,
+            default=int(os.environ.get("MEDSYN_WEB_WORKERS", "3")),
+            help="gunicorn worker processes (--production)",
+        )
+        parser.add_argument(
+            "--queues",
+            default=os.environ.get("MEDSYN_WORKER_QUEUES", "default,gpu"),
+            help="queues the Celery worker takes (GPU hosts run their own)",
+        )
 
-    def handle(self, *args, port: int, host: str, no_worker: bool, **options) -> None:
+    def handle(
+        self,
+        *args,
+        port: int,
+        host: str,
+        no_worker: bool,
+        production: bool,
+        web_workers: int,
+        queues: str,
+        **options,
+    ) -> None:
+        if production and not settings.PRODUCTION:
+            raise CommandError("--production needs MEDSYN_ENV=production.")
+        if production:
+            # Refuse to start on a configuration `check --deploy` warns about.
+            call_command("check", deploy=True, fail_level="WARNING")
         call_command("migrate", interactive=False, verbosity=0)
+        if production:
+            call_command("collectstatic", interactive=False, verbosity=0)
         logins = self.prepare_data()
 
         python = sys.executable
-        children: list[subprocess.Popen] = []
-        web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
-        # Fixed argument lists built here, no shell: nothing untrusted reaches them.
-        children.append(subprocess.Popen(web, cwd=settings.BASE_DIR))  # noqa: S603
-        if not no_worker:
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)  # beat keeps its state here
+        schedule = str(settings.VAR_DIR / "celerybeat-schedule")
+        celery = [python, "-m", "celery", "-A", "medsyn_app"]
+        if production:
+            web = [
+                python, "-m", "gunicorn", "medsyn_app.wsgi:application",
+                "--bind", f"{host}:{port}", "--workers", str(web_workers),
+                "--access-logfile", "-", "--timeout", "120",
+            ]  # fmt: skip
             worker = [
-                python, "-m", "celery", "-A", "medsyn_app", "worker",
-                "-Q", "default,gpu", "--pool=solo", "--loglevel=INFO",
+                *celery, "worker", "-Q", queues, "--loglevel=INFO",
+                "--concurrency", "2", "-n", f"web@{host}",
+            ]  # fmt: skip
+            beat = [*celery, "beat", "--loglevel=INFO", "--schedule", schedule]
+        else:
+            web = [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
+            worker = [
+                *celery, "worker", "-Q", queues, "--pool=solo", "--loglevel=INFO",
                 "--without-gossip", "--without-mingle",
                 # Embedded beat runs the lease sweep that recovers dead chunks.
-                "-B", "--schedule", str(settings.VAR_DIR / "celerybeat-schedule"),
+                "-B", "--schedule", schedule,
             ]  # fmt: skip
-            children.append(subprocess.Popen(worker, cwd=settings.BASE_DIR))  # noqa: S603
+            beat = []
+        commands = [web] if no_worker else [web, worker] + ([beat] if beat else [])
+        # Fixed argument lists built here, no shell: nothing untrusted reaches them.
+        children = [
+            subprocess.Popen(command, cwd=settings.BASE_DIR)  # noqa: S603
+            for command in commands
+        ]
 
         self.stdout.write("")
+        served = "gunicorn" if production else "the development server"
         self.stdout.write(
-            self.style.SUCCESS(f"MedSyn is running at http://{host}:{port}/")
+            self.style.SUCCESS(f"MedSyn is running at http://{host}:{port}/ ({served})")
         )
         for line in logins:
             self.stdout.write(f"  log in as {line}")

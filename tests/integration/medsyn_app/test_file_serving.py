@@ -32,7 +32,7 @@ def finished_export(admin_user):
 
 @pytest.fixture
 def debug_urls(settings):
-    """The URLconf as `make run` builds it: DEBUG on when urls.py is imported."""
+    """The URLconf as a developer with DEBUG=1 builds it (DEBUG on at import)."""
     import medsyn_app.urls
 
     settings.DEBUG = True

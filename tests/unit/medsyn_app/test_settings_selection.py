@@ -53,8 +53,15 @@ def test_no_environment_means_sqlite_and_a_serverless_broker(tmp_path):
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["db"].startswith(str(tmp_path))
     assert values["broker"] == "filesystem://"
-    assert values["debug"] is True
+    # `make run` users see the app's error pages, never Django's debug pages.
+    assert values["debug"] is False
     assert (tmp_path / "broker" / "queue").is_dir()
+
+
+def test_developers_ask_for_debug_pages(tmp_path):
+    result = probe(tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["debug"] is True
 
 
 def test_database_and_broker_urls_select_postgres_and_redis(tmp_path):
