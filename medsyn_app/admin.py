@@ -65,6 +65,11 @@ class MedsynUserAdmin(UserAdmin):
 
     operator_fields = ("is_superuser", "user_permissions")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Users are deactivated (is_active off), never deleted: the audit log
+        # and every decision refer to them.
+        return False
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         users = super().get_queryset(request)
         if request.user.is_superuser:

@@ -121,3 +121,18 @@ def test_operators_keep_full_control_of_accounts_and_metadata(admin_client, item
     assert admin_client.get(url).status_code == 200
     delete = reverse("admin:synthesis_document_delete", args=[document.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+
+
+def test_users_are_deactivated_never_deleted(admin_client):
+    from medsyn_app.audit.models import AuditEvent
+
+    reviewer = make_user("rita", role="reviewer")
+    client = superuser_client()
+    delete = reverse("admin:auth_user_delete", args=[reviewer.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    assert get_user_model().objects.filter(pk=reviewer.pk).exists()
+    reviewer.is_active = False
+    reviewer.save()
+    event = AuditEvent.objects.filter(action="auth.user_changed").latest("id")
+    assert event.after == {"is_active": False}

@@ -244,7 +244,8 @@ PAGES: dict[str, Entry] = {
 
 # Django admin, per registered model: what the admin group may do there.
 # "read": read-only for everyone; "metadata": read and change, never add or
-# delete; "manage": read, add and change; "operators": nothing (superusers only).
+# delete; "manage": read, add and change; "accounts": like "manage", with a
+# password page; "operators": nothing (superusers only).
 ADMIN_MODELS: dict[str, str] = {
     "synthesis.document": "metadata",
     "synthesis.figure": "metadata",
@@ -259,7 +260,7 @@ ADMIN_MODELS: dict[str, str] = {
     "review.assignment": "read",
     "review.export": "read",
     "review.reviewerprofile": "manage",
-    "auth.user": "manage",
+    "auth.user": "accounts",
     "auth.group": "read",
     # Login protection and API token records: operators (superusers) only.
     "knox.authtoken": "operators",
@@ -376,20 +377,18 @@ def _admin_expectation(policy: str, kind: str, method: str) -> int:
     if method == "GET":
         if readable:
             return 200
-        if kind == "add":
-            return 200 if policy == "manage" else 403
-        if kind == "password":
-            return 200 if policy == "manage" else 403
+        if kind in {"add", "password"}:
+            return 200 if policy in {"manage", "accounts"} else 403
         return 403  # delete
     # POST: the change form saves only for "metadata" and "manage" models (an
     # empty form comes back with errors: 200); a read-only one refuses.
     if kind == "change":
-        return 200 if policy in {"metadata", "manage"} else 403
+        return 200 if policy in {"metadata", "manage", "accounts"} else 403
     if kind == "add":
-        return 200 if policy == "manage" else 403
+        return 200 if policy in {"manage", "accounts"} else 403
     if kind == "delete":
         return 403
-    return 200 if policy == "manage" else 403  # password
+    return 200 if policy == "accounts" else 403  # password
 
 
 @pytest.mark.parametrize(("name", "spec"), sorted(_admin_model_entries().items()))
