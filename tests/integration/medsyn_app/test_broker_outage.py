@@ -24,16 +24,19 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 @pytest.fixture
 def broker_at(private_redis):
     """Point this process's Celery app at the private Redis, then back."""
-    original = celery_app.conf.broker_url
+    original = celery_app.conf.broker_write_url, celery_app.conf.broker_read_url
 
-    def use(url: str) -> None:
-        celery_app.conf.broker_url = url
+    def use(write: str | None, read: str | None) -> None:
+        # The write/read URLs win over broker_url, which Celery takes from the
+        # CELERY_BROKER_URL environment variable before any setting.
+        celery_app.conf.broker_write_url = write
+        celery_app.conf.broker_read_url = read
         # Drop pooled connections to the old broker (what Celery does after fork).
         celery_app._after_fork()
 
-    use(private_redis.url)
+    use(private_redis.url, private_redis.url)
     yield private_redis
-    use(original)
+    use(*original)
 
 
 def test_launches_wait_while_the_broker_is_down_and_run_once_it_is_back(
