@@ -20,6 +20,7 @@ from tests.fixtures.builders import (
     make_user,
     make_verification,
 )
+from tests.fixtures.services import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -273,6 +274,13 @@ def test_going_back_and_deciding_again_replaces_the_decision(page, live_server, 
     page.keyboard.press("1")
     page.wait_for_selector(f'#item-card[data-item-id="{items[1].pk}"]')
     page.wait_for_selector("#progress strong:text-is('1')")
+    # The reject is saved behind the next card; the progress already read 1
+    # after the accept, so wait for the save itself.
+    wait_for(
+        lambda: Item.objects.get(pk=items[0].pk).status == ItemStatus.REJECTED,
+        timeout=10,
+        message="the reject that replaces the accept was never saved",
+    )
     items[0].refresh_from_db()
     assert items[0].status == ItemStatus.REJECTED
     current = Review.objects.current().filter(item=items[0])
