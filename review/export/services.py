@@ -124,12 +124,13 @@ def _writers(root: Path, s: ExportSettings) -> list[Any]:
 
 def _contamination(
     s: ExportSettings, candidates: list[selection.Candidate]
-) -> contamination.ContaminationReport | None:
-    if not s.eval_set_path:
-        return None
-    index = contamination.load_eval_set(
-        s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
-    )
+) -> contamination.ContaminationReport:
+    references = []
+    if s.eval_set_path:
+        index = contamination.load_eval_set(
+            s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
+        )
+        references.append(contamination.Reference(index.name, "upload", index))
     thresholds = {
         "text_ngram": s.text_ngram,
         "text_jaccard": s.text_jaccard,
@@ -138,7 +139,7 @@ def _contamination(
     }
     return contamination.check(
         candidates=candidates,
-        index=index,
+        references=references,
         text_ratio=s.text_ratio,
         image_hamming=s.image_hamming,
         thresholds=thresholds,
@@ -152,7 +153,7 @@ class _Prepared:
     settings: ExportSettings
     chosen: selection.Selection
     candidates: list[selection.Candidate]
-    report: contamination.ContaminationReport | None
+    report: contamination.ContaminationReport
     letters: dict[int, tuple[dict[str, str], str]]
     plan: SplitPlan
 
@@ -161,7 +162,7 @@ def _prepare(s: ExportSettings) -> _Prepared:
     chosen = selection.select(settings=s)
     candidates = chosen.candidates
     report = _contamination(s, candidates)
-    if report is not None and s.exclude_contaminated:
+    if s.exclude_contaminated:
         flagged = report.flagged_item_ids
         candidates = [c for c in candidates if c.item_id not in flagged]
     letters: dict[int, tuple[dict[str, str], str]] = {}
@@ -233,11 +234,7 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
         letters=prepared.letters,
         plan=prepared.plan,
         counts=tally.as_dict(),
-        contamination=(
-            prepared.report.as_dict(excluded=s.exclude_contaminated)
-            if prepared.report
-            else None
-        ),
+        contamination=prepared.report.as_dict(excluded=s.exclude_contaminated),
     )
     attribution = card.attribution_rows(dict(tally.items_per_source))
     (root / "README.md").write_text(
