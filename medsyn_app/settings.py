@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "review",
     "review.quality",
     "review.export",
+    "review.evalsets",
+    "review.evaluation",
 ]
 
 MIDDLEWARE = [
