@@ -254,6 +254,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The queue synthesis chunks go to (GPU workers listen on it).
 MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
+# Evaluation runs ask a model too: same workers by default.
+MEDSYN_EVALUATION_QUEUE = env_str("MEDSYN_EVALUATION_QUEUE", "gpu")
 
 # Model endpoints are operator configuration (medsyn_app/endpoints.py): a TOML
 # or JSON file, or inline JSON; with neither, only the `demo` endpoint exists.

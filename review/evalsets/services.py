@@ -80,7 +80,9 @@ class Tally:
             shown.append({"source": source[:300], "detail": detail[:300]})
 
 
-def _store_image(data: bytes, *, limits: ImportLimits) -> NewImage:
+def store_image(data: bytes, *, limits: ImportLimits | None = None) -> NewImage:
+    """Check, re-encode and store one image (content-addressed)."""
+    limits = limits or ImportLimits()
     checked = check_image(data, max_pixels=limits.max_pixels)
     name = f"evalsets/{checked.sha256[:2]}/{checked.sha256}.{checked.extension}"
     if not default_storage.exists(name):
@@ -109,7 +111,7 @@ def _read_benchmark(
         assert isinstance(record, ItemRecord)  # noqa: S101 - the reader's contract
         try:
             images = tuple(
-                _store_image(f.image_bytes, limits=limits) for f in record.figures
+                store_image(f.image_bytes, limits=limits) for f in record.figures
             )
         except ImageRejected as exc:
             tally.skip(exc.reason, record.source_key, exc.detail)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from review.export import references
 from review.export.config import FORMATS
 from review.models import Export, ExportStatus
 from synthesis.models import Batch, Item, ItemStatus, LicenseFamily
@@ -40,7 +41,9 @@ class ExportForm(forms.Form):
         queryset=Export.objects.filter(status=ExportStatus.DONE), required=False
     )
     eval_set = forms.FileField(
-        required=False, help_text="Benchmark test set (.jsonl or .parquet)"
+        required=False,
+        help_text="Another benchmark test set (.jsonl or .parquet); every "
+        "registered benchmark is checked in any case.",
     )
     exclude_contaminated = forms.BooleanField(required=False)
 
@@ -78,8 +81,15 @@ class ExportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("exclude_contaminated") and not data.get("eval_set"):
-            self.add_error("exclude_contaminated", "Upload an eval set to exclude from")
+        if (
+            data.get("exclude_contaminated")
+            and not data.get("eval_set")
+            and not references.registered_ids()
+        ):
+            self.add_error(
+                "exclude_contaminated",
+                "Upload an eval set or register a benchmark to exclude from",
+            )
         return data
 
     def export_settings(self) -> dict[str, Any]:

@@ -24,7 +24,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from review.export import balance, card, contamination, selection
+from review.evalsets import embeddings
+from review.export import balance, card, contamination, references, selection
 from review.export.config import (
     ExportSettings,
     ExportSettingsError,
@@ -81,6 +82,17 @@ def create_export(
         raw["frozen_test_source_ids"] = _frozen_test_ids(int(raw["freeze_test_from"]))
     if eval_set is not None:
         raw["eval_set_path"] = "(upload)"
+    # Checked by default against every registered benchmark.
+    chosen = raw.get("benchmark_ids")
+    if chosen is None:
+        raw["benchmark_ids"] = references.registered_ids()
+    elif not isinstance(chosen, list | tuple):
+        raise ExportError("benchmark_ids must be a list of registered benchmark ids")
+    else:
+        try:
+            raw["benchmark_ids"] = references.check_ids([int(i) for i in chosen])
+        except (TypeError, ValueError) as exc:
+            raise ExportError(f"benchmark_ids: {exc}") from exc
     try:
         parsed = parse_settings(raw)
     except ExportSettingsError as exc:
@@ -125,25 +137,37 @@ def _writers(root: Path, s: ExportSettings) -> list[Any]:
 def _contamination(
     s: ExportSettings, candidates: list[selection.Candidate]
 ) -> contamination.ContaminationReport:
-    references = []
+    """Check the candidates against every reference: the uploaded eval file (if
+    any) and the registered benchmarks the settings name."""
+    uploaded = []
     if s.eval_set_path:
         index = contamination.load_eval_set(
             s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
         )
-        references.append(contamination.Reference(index.name, "upload", index))
+        uploaded.append(contamination.Reference(index.name, "upload", index))
+    benchmarks = references.benchmark_references(s)
     thresholds = {
         "text_ngram": s.text_ngram,
         "text_jaccard": s.text_jaccard,
         "text_ratio": s.text_ratio,
         "image_hamming": s.image_hamming,
+        "semantic_cosine": s.semantic_threshold,
+        "embedding_model": embeddings.MODEL_NAME if benchmarks else "",
     }
-    return contamination.check(
+    report = contamination.check(
         candidates=candidates,
-        references=references,
+        references=uploaded + [reference for reference, _ in benchmarks],
         text_ratio=s.text_ratio,
         image_hamming=s.image_hamming,
         thresholds=thresholds,
     )
+    references.flag_meaning(
+        report,
+        candidates=candidates,
+        references=benchmarks,
+        threshold=s.semantic_threshold,
+    )
+    return report
 
 
 @dataclass(frozen=True)
