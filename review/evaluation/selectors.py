@@ -220,3 +220,25 @@ def compare(first: EvaluationRun, second: EvaluationRun) -> Comparison:
         changed=sorted(changed, key=lambda c: c["item"].index),
         changed_total=len(changed_ids),
     )
+
+
+def overview() -> dict[str, Any]:
+    """The evaluation home page: the table of runs, recent runs, the sets."""
+    return {
+        "table": runs_table(),
+        "runs": list(
+            EvaluationRun.objects.select_related("evaluation_set").order_by(
+                "-created_at", "-id"
+            )[:50]
+        ),
+        "sets": list(EvaluationSet.objects.order_by("kind", "name")),
+    }
+
+
+def predictions(run: EvaluationRun, *, limit: int) -> list[Prediction]:
+    """The first predictions in set order, with their items (one query)."""
+    return list(
+        Prediction.objects.filter(run=run)
+        .select_related("item")
+        .order_by("item__index")[:limit]
+    )

@@ -21,7 +21,7 @@ from django.utils import timezone
 from medsyn_app.audit import services as audit
 from review.evalsets.models import EvaluationItem, EvaluationSet
 from review.evaluation import config as run_config
-from review.evaluation import grading, runner
+from review.evaluation import export_sets, grading, runner
 from review.evaluation.config import EvaluationConfigError
 from review.evaluation.models import EvaluationRun, Prediction, RunStatus
 from synthesis.backends.base import BackendError, BackendUnavailable
@@ -56,15 +56,30 @@ def launch_run(
     *,
     created_by: Any,
     name: str,
-    evaluation_set_id: int,
     config: dict[str, Any],
     enqueue: SliceSender | None,
+    evaluation_set_id: int | None = None,
+    export_id: int | None = None,
+    split: str = "test",
 ) -> EvaluationRun:
-    """Record a run over every item of the set and queue it once committed.
+    """Record a run over every item of an evaluation set (a registered one, or
+    an export's split, snapshotted on first use) and queue it once committed.
     With `enqueue=None` nothing is queued (the command then runs it here)."""
     if not name.strip():
         raise EvaluationError("a run needs a name", field="name")
     resolved = run_config.resolve(config)
+    if (evaluation_set_id is None) == (export_id is None):
+        raise EvaluationError(
+            "name an evaluation set or an export's split, not both",
+            field="evaluation_set",
+        )
+    if export_id is not None:
+        try:
+            evaluation_set_id = export_sets.split_set(
+                export_id=export_id, split=split, created_by=created_by
+            ).pk
+        except export_sets.ExportSplitError as exc:
+            raise EvaluationError(str(exc), field="export") from exc
     evaluation_set = EvaluationSet.objects.filter(pk=evaluation_set_id).first()
     if evaluation_set is None:
         raise EvaluationError(
