@@ -37,6 +37,15 @@ class ExportForm(forms.Form):
     min_reviews = forms.IntegerField(min_value=0, initial=0, required=False)
     min_agreement = forms.FloatField(min_value=0, max_value=1, required=False)
     rebalance_letters = forms.BooleanField(required=False)
+    sft_target = forms.ChoiceField(
+        choices=[
+            ("letter", "The letter (SFT prompt)"),
+            ("think_answer", "<think>/<answer> (RL prompt, as the reward reads)"),
+        ],
+        initial="letter",
+        required=False,
+        help_text="What the SFT rows' assistant turn says.",
+    )
     freeze_test_from = forms.ModelChoiceField(
         queryset=Export.objects.filter(status=ExportStatus.DONE), required=False
     )
@@ -104,6 +113,7 @@ class ExportForm(forms.Form):
             "include_noncommercial": data["include_noncommercial"],
             "min_reviews": data["min_reviews"] or 0,
             "rebalance_letters": data["rebalance_letters"],
+            "sft_target": data["sft_target"] or "letter",
             "exclude_contaminated": data["exclude_contaminated"],
         }
         for key in ("min_verifier_score", "min_agreement"):

@@ -25,7 +25,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from review.evalsets import embeddings
-from review.export import balance, card, contamination, references, selection
+from review.export import (
+    balance,
+    card,
+    contamination,
+    references,
+    reward,
+    selection,
+)
 from review.export.config import (
     ExportSettings,
     ExportSettingsError,
@@ -129,7 +136,7 @@ def _writers(root: Path, s: ExportSettings) -> list[Any]:
         "hf": lambda: HfParquetWriter(root, **sizes),
         "jsonl": lambda: JsonlWriter(root),
         "verl": lambda: VerlWriter(root, **sizes),
-        "sft": lambda: SftWriter(root, **sizes),
+        "sft": lambda: SftWriter(root, target=s.sft_target, **sizes),
     }
     return [makers[name]() for name in s.formats]
 
@@ -260,9 +267,15 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
         counts=tally.as_dict(),
         contamination=prepared.report.as_dict(excluded=s.exclude_contaminated),
     )
+    if "verl" in s.formats:
+        # The reward verl is pointed at travels with the data it scores.
+        shutil.copyfile(reward.__file__, root / card.REWARD_FILE)
     attribution = card.attribution_rows(dict(tally.items_per_source))
+    shards = [p.relative_to(root).as_posix() for p in root.rglob("*.parquet")]
     (root / "README.md").write_text(
-        card.build_card(manifest, attribution), encoding="utf-8", newline="\n"
+        card.build_card(manifest, attribution, shards),
+        encoding="utf-8",
+        newline="\n",
     )
     manifest["files"] = file_entries(root, checksums)
     manifest["created_at"] = timezone.now().isoformat()

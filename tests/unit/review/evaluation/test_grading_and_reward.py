@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from review.evaluation import grading, reward
+from review.evaluation import grading
+from review.export import reward
 
 OPTIONS = {
     "A": "Consolidation",
@@ -113,4 +114,4 @@ def test_reward_loads_by_path_without_the_project(tmp_path):
         check=True,
     ).stdout.split("\n")
     assert out[0] == "1.0" and out[1] == "[]"
-    assert importlib.util.find_spec("review.evaluation.reward") is not None
+    assert importlib.util.find_spec("review.export.reward") is not None

@@ -7,11 +7,12 @@ Binary, as in the reward MedVLSynther trained with (MedVLThinker's, §6.1):
 `ground_truth` is the answer text; the letter and options travel in
 `extra_info` (`answer_label`, `options` as JSON), as the verl export writes them.
 
-Standalone on purpose: verl loads this file by path
-(`custom_reward_function.path=review/evaluation/reward.py`,
-`custom_reward_function.name=compute_score`), so it imports only the standard
-library. The evaluation's lenient grading (`grading.py`) builds on the parsing
-here; the strict rule itself lives only here.
+Standalone on purpose: verl loads this file by path, so it imports only the
+standard library. An export with the verl format carries a copy as
+`reward.py` (`custom_reward_function.path=reward.py`,
+`custom_reward_function.name=compute_score`). The evaluation's lenient
+grading (`review/evaluation/grading.py`) builds on the parsing here; the strict
+rule itself lives only here.
 """
 
 from __future__ import annotations
