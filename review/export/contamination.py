@@ -40,6 +40,8 @@ MAX_CANDIDATES = 200
 MAX_REPORTED_PAIRS = 1000
 # Hamming distances at which image overlap is counted in the report (§2.O).
 REPORTED_DISTANCES = (4, 8, 16)
+_TEMPLATE = MinHash(num_perm=NUM_PERM)  # datasketch's default seed and scheme
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
 
 
 class EvalSetError(ValueError):
@@ -90,7 +92,9 @@ class EvalIndex:
             self.lsh = MinHashLSH(threshold=self.jaccard, num_perm=NUM_PERM)
 
     def _minhash(self, text: str) -> MinHash:
-        minhash = MinHash(num_perm=NUM_PERM)
+        # The permutations are drawn once: drawing them per text was most of
+        # the cost of indexing a benchmark.
+        minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=_SCHEME)
         minhash.update_batch(shingles(text, self.ngram))
         return minhash
 
