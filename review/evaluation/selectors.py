@@ -24,6 +24,7 @@ BREAKDOWNS = (
     ("question_type", "Question type"),
 )
 MAX_CHANGED = 200
+NO_BENCHMARK = "(none)"  # items of an export split
 _BENCHMARK_LABELS = dict(Benchmark.choices)
 
 
@@ -55,7 +56,7 @@ class Results:
 
 def _label(key: str, value: str) -> str:
     if key == "benchmark":
-        return _BENCHMARK_LABELS.get(value, value) or "(none)"
+        return _BENCHMARK_LABELS.get(value, value) or NO_BENCHMARK
     return value or "unknown"
 
 
@@ -99,7 +100,12 @@ def results(run: EvaluationRun) -> Results:
         )
         for key, _ in BREAKDOWNS
     }
-    per_benchmark = [acc.percent for _, acc in breakdowns["benchmark"] if acc]
+    # Items of an export split name no benchmark: they have no "Avg." to join.
+    per_benchmark = [
+        acc.percent
+        for name, acc in breakdowns["benchmark"]
+        if acc and name != NO_BENCHMARK
+    ]
     return Results(
         answered=n,
         overall=wilson(correct, n),

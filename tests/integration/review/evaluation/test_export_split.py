@@ -78,3 +78,20 @@ def test_bad_split_requests_say_why(export, kwargs, message):
     arguments = {"export_id": export.pk, "split": "test", **kwargs}
     with pytest.raises(export_sets.ExportSplitError, match=message):
         export_sets.split_set(**arguments)
+
+
+def test_an_export_split_run_has_no_mean_over_benchmarks(export):
+    from review.evaluation import selectors, tasks
+
+    launched = services.launch_run(
+        created_by=None,
+        name="on the split",
+        config={"endpoint": "fake-answerer"},
+        enqueue=None,
+        export_id=export.pk,
+        split="test",
+    )
+    tasks.evaluate_items(launched.pk, services.pending_item_ids(launched))
+    results = selectors.results(launched)
+    assert results.overall.total == launched.items_total
+    assert results.mean_over_benchmarks is None
