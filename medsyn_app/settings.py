@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "review",
     "review.quality",
     "review.export",
+    "review.evalsets",
+    "review.evaluation",
 ]
 
 MIDDLEWARE = [
@@ -282,6 +284,8 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The queue synthesis chunks go to (GPU workers listen on it).
 MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
+# Evaluation runs ask a model too: same workers by default.
+MEDSYN_EVALUATION_QUEUE = env_str("MEDSYN_EVALUATION_QUEUE", "gpu")
 
 # Model endpoints are operator configuration (medsyn_app/endpoints.py): a TOML
 # or JSON file, or inline JSON; with neither, only the `demo` endpoint exists.
@@ -375,6 +379,7 @@ SPECTACULAR_SETTINGS = {
         "ExportStatusEnum": "review.models.ExportStatus",
         "ImportJobStatusEnum": "synthesis.models.ImportJobStatus",
         "DecisionEnum": "review.models.Decision",
+        "EvaluationStatusEnum": "review.evaluation.models.RunStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

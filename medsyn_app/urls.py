@@ -39,6 +39,7 @@ urlpatterns = [
     path("api/imports/", include((ingest_urls.api_urlpatterns, "imports-api"))),
     path("exports/", include("review.export.urls")),
     path("quality/", include("review.quality.urls")),
+    path("evaluation/", include("review.evaluation.urls")),
     path("synthesis/", include("synthesis.urls")),
     path("review/", include("review.urls")),
 ]

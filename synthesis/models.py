@@ -93,7 +93,11 @@ class Figure(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64, unique=True)
+    # A 64-bit dHash: split grouping compares it, so it never changes meaning.
     phash = models.CharField("perceptual hash", max_length=16, db_index=True)
+    # imagehash's 64-bit DCT pHash, the method's hash for contamination checks;
+    # computed at import (and backfilled), blank only if the file was unreadable.
+    dct_phash = models.CharField("pHash (DCT)", max_length=16, blank=True)
     caption = models.TextField()
     mentions = models.JSONField(default=list, blank=True)
     label = models.CharField(max_length=100, blank=True)

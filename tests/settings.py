@@ -54,6 +54,14 @@ MEDSYN_ENDPOINTS = {
         "label": "a server that never answers",
     },
     "broken": {**_fake("generator", "BrokenBackend"), "label": "a missing model"},
+    # Evaluation: answerers that always pick one letter, in one format.
+    "fake-answerer": _fake("evaluation", "FakeAnswerer"),
+    "fake-answerer-b": _fake("evaluation", "FakeAnswerer", answer="B"),
+    "fake-answerer-prose": _fake("evaluation", "FakeAnswerer", "prose", answer="B"),
+    "fake-answerer-letter": _fake("evaluation", "FakeAnswerer", "letter"),
+    "fake-answerer-slow": _fake("evaluation", "FakeAnswerer", sleep=0.5),
+    "fake-answerer-down": _fake("evaluation", "DownBackend"),
+    "fake-answerer-broken": _fake("evaluation", "BrokenBackend"),
 }
 MEDSYN_GENERATOR_ENDPOINT = "demo"
 MEDSYN_VERIFIER_ENDPOINT = "demo"

@@ -13,6 +13,8 @@ from typing import Any
 
 from synthesis.models import Document, LicenseFamily
 
+REWARD_FILE = "reward.py"
+
 HF_LICENSE = {
     "cc0": "cc0-1.0",
     "cc-by": "cc-by-4.0",
@@ -104,7 +106,91 @@ def _count_table(title: str, counts: dict[str, dict[str, int]]) -> list[str]:
     return [*lines, ""]
 
 
-def build_card(manifest: dict[str, Any], attribution: list[dict[str, Any]]) -> str:
+def _files_list(paths: list[str]) -> str:
+    return "[" + ",".join(paths) + "]" if len(paths) > 1 else "".join(paths)
+
+
+def _training(formats: list[str], data_files: list[str]) -> list[str]:
+    """Launch commands for the exported trainer formats, with the method's
+    settings (§6.1, §6.2): GRPO on verl, SFT with TRL."""
+    lines: list[str] = []
+    if "verl" in formats:
+        train = _files_list([f for f in data_files if f.startswith("verl/train-")])
+        val = _files_list([f for f in data_files if f.startswith("verl/validation-")])
+        lines += [
+            "### RL (GRPO) with verl",
+            "",
+            f"`{REWARD_FILE}` is the reward: 1 when the whole response is "
+            "`<think>…</think><answer>…</answer>` and the answer is the letter, "
+            '"letter. text" or the text of the key, else 0. From this folder, on '
+            "8 GPUs:",
+            "",
+            "```sh",
+            "python3 -m verl.trainer.main_ppo algorithm.adv_estimator=grpo \\",
+            f"  data.train_files={train or 'verl/train-00000.parquet'} \\",
+            f"  data.val_files={val or 'verl/validation-00000.parquet'} \\",
+            "  data.image_key=images data.max_prompt_length=8192 \\",
+            "  data.max_response_length=4096 data.train_batch_size=64 \\",
+            "  actor_rollout_ref.model.path=Qwen/Qwen2.5-VL-7B-Instruct \\",
+            "  actor_rollout_ref.model.enable_gradient_checkpointing=True \\",
+            "  actor_rollout_ref.actor.optim.lr=1e-6 \\",
+            "  actor_rollout_ref.actor.ppo_mini_batch_size=32 \\",
+            "  actor_rollout_ref.actor.use_kl_loss=True \\",
+            "  actor_rollout_ref.actor.kl_loss_coef=0.01 \\",
+            "  actor_rollout_ref.actor.kl_loss_type=low_var_kl \\",
+            "  actor_rollout_ref.actor.entropy_coeff=0 \\",
+            "  actor_rollout_ref.rollout.name=vllm actor_rollout_ref.rollout.n=8 \\",
+            "  actor_rollout_ref.rollout.tensor_model_parallel_size=2 \\",
+            "  actor_rollout_ref.rollout.gpu_memory_utilization=0.6 \\",
+            "  algorithm.use_kl_in_reward=False \\",
+            f"  custom_reward_function.path={REWARD_FILE} \\",
+            "  custom_reward_function.name=compute_score \\",
+            "  trainer.n_gpus_per_node=8 trainer.total_epochs=1 \\",
+            "  trainer.save_freq=50 trainer.test_freq=-1",
+            "```",
+            "",
+        ]
+    if "sft" in formats:
+        lines += [
+            "### SFT with TRL",
+            "",
+            "`sft/` rows are TRL vision chats (`messages` + `images`). With the "
+            "method's settings (lr 1e-5, 5 epochs, global batch 16 on 8 GPUs), "
+            "save as `train_sft.py` and run `accelerate launch --num_processes 8 "
+            "train_sft.py`:",
+            "",
+            "```python",
+            "from datasets import load_dataset",
+            "from trl import SFTConfig, SFTTrainer",
+            "",
+            'data = load_dataset("parquet", data_files={',
+            '    "train": "sft/train-*.parquet",',
+            '    "validation": "sft/validation-*.parquet",',
+            "})",
+            "trainer = SFTTrainer(",
+            '    model="Qwen/Qwen2.5-VL-7B-Instruct",',
+            '    train_dataset=data["train"],',
+            '    eval_dataset=data["validation"],',
+            "    args=SFTConfig(",
+            '        output_dir="sft-out", learning_rate=1e-5, num_train_epochs=5,',
+            "        per_device_train_batch_size=1, gradient_accumulation_steps=2,",
+            "        weight_decay=1e-4, bf16=True, max_length=None,",
+            "    ),",
+            ")",
+            "trainer.train()",
+            "```",
+            "",
+        ]
+    return ["## Training", "", *lines] if lines else []
+
+
+def build_card(
+    manifest: dict[str, Any],
+    attribution: list[dict[str, Any]],
+    data_files: list[str] | None = None,
+) -> str:
+    """The card; `data_files` (paths under the export) name the shards the
+    training commands read."""
     counts = manifest["counts"]
     lines = _yaml_header(manifest, (row["license_family"] for row in attribution))
     lines += [
@@ -136,6 +222,7 @@ def build_card(manifest: dict[str, Any], attribution: list[dict[str, Any]]) -> s
     ):
         if key in counts:
             lines += _count_table(title, counts[key])
+    lines += _training(manifest["settings"]["formats"], sorted(data_files or []))
     lines += [
         "## License and attribution",
         "",

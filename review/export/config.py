@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 FORMATS = ("hf", "jsonl", "verl", "sft")
+SFT_TARGETS = ("letter", "think_answer")
 SPLITS = ("train", "validation", "test")
 # Families that allow redistribution of the figure with derived questions for
 # any purpose; NC and ND need an explicit opt-in, unknown/other are never assumed.
@@ -41,11 +42,19 @@ class ExportSettings:
     freeze_test_from: int | None = None
     frozen_test_source_ids: tuple[str, ...] = ()
     eval_set_path: str = ""
+    # Registered benchmarks checked for contamination: every one registered
+    # when the export was created, unless the request named others.
+    benchmark_ids: tuple[int, ...] = ()
     exclude_contaminated: bool = False
     text_ngram: int = 3
     text_jaccard: float = 0.5
     text_ratio: float = 0.9
     image_hamming: int = 8
+    # Cosine of sentence embeddings at or above which a pair is flagged (the
+    # method flagged bge-m3 pairs at 0.88, §2.O).
+    semantic_threshold: float = 0.88
+    # The SFT assistant turn: "letter" or "think_answer" (`sft.py`).
+    sft_target: str = "letter"
     rows_per_shard: int = 10_000
     row_group_size: int = 256
     extra: dict[str, Any] = field(default_factory=dict)
@@ -112,6 +121,7 @@ _TUPLES = {
     "modalities": str,
     "license_families": str,
     "frozen_test_source_ids": str,
+    "benchmark_ids": int,
 }
 _SCALARS = {
     "seed": int,
@@ -125,6 +135,8 @@ _SCALARS = {
     "text_jaccard": float,
     "text_ratio": float,
     "image_hamming": int,
+    "semantic_threshold": float,
+    "sft_target": str,
     "rows_per_shard": int,
     "row_group_size": int,
 }
@@ -179,9 +191,18 @@ def _validate(settings: ExportSettings) -> None:
         raise ExportSettingsError("image_hamming must be between 0 and 32")
     if not 0.0 < settings.text_ratio <= 1.0 or not 0.0 < settings.text_jaccard <= 1:
         raise ExportSettingsError("text thresholds must be in (0, 1]")
+    if settings.sft_target not in SFT_TARGETS:
+        raise ExportSettingsError(f"sft_target must be one of {', '.join(SFT_TARGETS)}")
+    if not 0.0 < settings.semantic_threshold <= 1.0:
+        raise ExportSettingsError("semantic_threshold must be in (0, 1]")
     if settings.text_ngram < 1 or settings.row_group_size < 1:
         raise ExportSettingsError("text_ngram and row_group_size must be positive")
     if settings.rows_per_shard < settings.row_group_size:
         raise ExportSettingsError("rows_per_shard must be at least row_group_size")
-    if settings.exclude_contaminated and not settings.eval_set_path:
-        raise ExportSettingsError("exclude_contaminated needs an eval set")
+    if settings.exclude_contaminated and not (
+        settings.eval_set_path or settings.benchmark_ids
+    ):
+        raise ExportSettingsError(
+            "exclude_contaminated needs an eval set: an uploaded file or a "
+            "registered benchmark"
+        )

@@ -1,39 +1,47 @@
-"""Contamination check against a user-supplied benchmark (eval) set.
+"""Contamination check of an export against reference sets, by text and pixels.
+
+The references are every registered benchmark (by default) and, when one is
+uploaded, an eval file. Following the method's audit (§2.O):
 
 Text: question + options are normalised (lowercase, numbers → <NUM>, no
-punctuation, collapsed spaces) and shingled into character n-grams; MinHash
-signatures with LSH banding give candidate pairs, kept when the estimated
-Jaccard and then difflib's similarity ratio pass their thresholds (the method
-used 3-grams, LSH at 0.5 and a ratio ≥ 0.90, §2.O).
+punctuation, collapsed spaces) and shingled into character n-grams; datasketch's
+MinHash LSH gives at most `MAX_CANDIDATES` candidates per exported item, kept
+when rapidfuzz's normalised Levenshtein similarity passes the ratio (the method
+used 3-grams, LSH at 0.5 and a similarity ≥ 0.90).
 
-Images: identical bytes (sha256) or a difference hash within a Hamming
-distance (default 8). The dHash is computed here for both sides, so the two
-hashes always come from the same function.
+Images: identical bytes (sha256) or imagehash's 64-bit pHash within a Hamming
+distance (default 8); the report also counts items within 4, 8 and 16, as the
+method reports them. Exported figures carry their pHash from import
+(`Figure.dct_phash`); references hash their images when they are read.
+
+Meaning (sentence embeddings) is `semantic.py`; this module owns the report.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import imagehash
 import numpy as np
+from datasketch import MinHash, MinHashLSH
 from PIL import Image
+from rapidfuzz.distance import Levenshtein
 
 NUM_PERM = 128
 MAX_CANDIDATES = 200
 MAX_REPORTED_PAIRS = 1000
-_MASK = (1 << 64) - 1
-_rng = np.random.default_rng(20251030)  # fixed: signatures must be reproducible
-_XOR = _rng.integers(0, 2**63, NUM_PERM, dtype=np.uint64) * np.uint64(2)
-_MUL = _rng.integers(0, 2**62, NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+# Hamming distances at which image overlap is counted in the report (§2.O).
+REPORTED_DISTANCES = (4, 8, 16)
+_TEMPLATE = MinHash(num_perm=NUM_PERM)  # datasketch's default seed and scheme
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
 
 
 class EvalSetError(ValueError):
@@ -48,108 +56,105 @@ def normalize_text(question: str, options: dict[str, str] | None) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    # splitmix64 finaliser: spreads shingle codes over all 64 bits.
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def shingle_hashes(text: str, n: int) -> np.ndarray:
-    data = np.frombuffer(text.encode(), dtype=np.uint8).astype(np.uint64)
+def shingles(text: str, n: int) -> list[bytes]:
+    data = text.encode()
     if len(data) < n:
-        data = np.pad(data, (0, n - len(data)))
-    codes = np.zeros(len(data) - n + 1, dtype=np.uint64)
-    for k in range(n):
-        codes = codes * np.uint64(1099511628211) + data[k : len(data) - n + 1 + k]
-    return np.unique(_mix(codes))
+        return [data]
+    return list({data[i : i + n] for i in range(len(data) - n + 1)})
 
 
-def signature(text: str, n: int) -> np.ndarray:
-    hashes = shingle_hashes(text, n)
-    return ((hashes[:, None] ^ _XOR[None, :]) * _MUL[None, :]).min(axis=0)
-
-
-def _rows_per_band(jaccard: float) -> int:
-    options = [r for r in (1, 2, 4, 8, 16) if (r / NUM_PERM) ** (1 / r) <= jaccard]
-    return max(options) if options else 1
-
-
-def image_dhash(data: bytes) -> int:
-    """64-bit difference hash: brightness gradients of a 9×8 grayscale thumbnail."""
+def image_phash(data: bytes) -> int:
+    """imagehash's 64-bit pHash (hash size 8), the method's image hash."""
     with Image.open(io.BytesIO(data)) as image:
-        small = image.convert("L").resize((9, 8), Image.Resampling.LANCZOS)
-        pixels = np.asarray(small, dtype=np.int16)
-    bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
-    return int("".join("1" if b else "0" for b in bits), 2)
+        return phash_of(image)
+
+
+def phash_of(image: Image.Image) -> int:
+    return int(str(imagehash.phash(image)), 16)
 
 
 @dataclass
 class EvalIndex:
-    """Hashes of a benchmark: text signatures and LSH buckets, image hashes."""
+    """Hashes of one reference set: a MinHash LSH over its texts, image hashes."""
 
     ngram: int
     jaccard: float
     name: str = ""
     texts: list[str] = field(default_factory=list)
-    signatures: list[np.ndarray] = field(default_factory=list)
-    buckets: dict[tuple[int, bytes], list[int]] = field(
-        default_factory=lambda: defaultdict(list)
-    )
+    lsh: MinHashLSH | None = None
     image_sha: dict[str, int] = field(default_factory=dict)
     image_hashes: list[int] = field(default_factory=list)
     image_owner: list[int] = field(default_factory=list)
+    image_count: int = 0
 
-    def _bands(self, sig: np.ndarray) -> Iterator[tuple[int, bytes]]:
-        rows = _rows_per_band(self.jaccard)
-        for band in range(NUM_PERM // rows):
-            yield band, sig[band * rows : (band + 1) * rows].tobytes()
+    def __post_init__(self) -> None:
+        if self.lsh is None:
+            self.lsh = MinHashLSH(threshold=self.jaccard, num_perm=NUM_PERM)
+
+    def _minhash(self, text: str) -> MinHash:
+        # The permutations are drawn once: drawing them per text was most of
+        # the cost of indexing a benchmark.
+        minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=_SCHEME)
+        minhash.update_batch(shingles(text, self.ngram))
+        return minhash
 
     def add(self, question: str, options: dict[str, str], images: list[bytes]) -> None:
+        """Index one reference item, hashing its image bytes."""
+        self.add_hashed(
+            question,
+            options,
+            [(hashlib.sha256(data).hexdigest(), image_phash(data)) for data in images],
+        )
+
+    def add_hashed(
+        self,
+        question: str,
+        options: dict[str, str],
+        images: Iterable[tuple[str, int | None]],
+    ) -> None:
+        """Index one reference item whose images are already hashed
+        (sha256, pHash or None)."""
         index = len(self.texts)
         text = normalize_text(question, options)
-        sig = signature(text, self.ngram)
         self.texts.append(text)
-        self.signatures.append(sig)
-        for key in self._bands(sig):
-            self.buckets[key].append(index)
-        for data in images:
-            self.image_sha.setdefault(hashlib.sha256(data).hexdigest(), index)
-            self.image_hashes.append(image_dhash(data))
-            self.image_owner.append(index)
+        self.lsh.insert(index, self._minhash(text))
+        for sha256, phash in images:
+            self.image_count += 1
+            self.image_sha.setdefault(sha256, index)
+            if phash is not None:
+                self.image_hashes.append(phash)
+                self.image_owner.append(index)
 
     def text_matches(
         self, question: str, options: dict[str, str], *, ratio: float
     ) -> list[tuple[int, float]]:
         text = normalize_text(question, options)
-        sig = signature(text, self.ngram)
-        candidates: dict[int, None] = {}
-        for key in self._bands(sig):
-            for index in self.buckets.get(key, ()):
-                candidates.setdefault(index)
-                if len(candidates) >= MAX_CANDIDATES:
-                    break
+        candidates = sorted(self.lsh.query(self._minhash(text)))[:MAX_CANDIDATES]
         matches = []
         for index in candidates:
-            if float(np.mean(self.signatures[index] == sig)) < self.jaccard:
-                continue
-            score = difflib.SequenceMatcher(None, text, self.texts[index]).ratio()
+            score = Levenshtein.normalized_similarity(text, self.texts[index])
             if score >= ratio:
                 matches.append((index, round(score, 4)))
         return matches
 
     def image_matches(self, data: bytes, *, hamming: int) -> list[tuple[int, int]]:
-        sha = hashlib.sha256(data).hexdigest()
-        if sha in self.image_sha:
-            return [(self.image_sha[sha], 0)]
-        if not self.image_hashes:
+        return self.image_matches_hashed(
+            hashlib.sha256(data).hexdigest(), image_phash(data), hamming=hamming
+        )
+
+    def image_matches_hashed(
+        self, sha256: str, phash: int | None, *, hamming: int
+    ) -> list[tuple[int, int]]:
+        """(reference item, smallest Hamming distance) for every item with an
+        image within `hamming`; identical bytes count as distance 0."""
+        if sha256 in self.image_sha:
+            return [(self.image_sha[sha256], 0)]
+        if phash is None or not self.image_hashes:
             return []
-        ours = np.uint64(image_dhash(data))
         theirs = np.array(self.image_hashes, dtype=np.uint64)
-        distances = np.bitwise_count(theirs ^ ours)
-        hits = np.flatnonzero(distances <= hamming)
+        distances = np.bitwise_count(theirs ^ np.uint64(phash))
         best: dict[int, int] = {}
-        for i in hits:
+        for i in np.flatnonzero(distances <= hamming):
             owner = self.image_owner[i]
             best[owner] = min(best.get(owner, 64), int(distances[i]))
         return sorted(best.items())
@@ -227,16 +232,60 @@ def load_eval_set(path: str | Path, *, ngram: int, jaccard: float) -> EvalIndex:
 
 
 @dataclass
-class ContaminationReport:
-    eval_set: str
-    thresholds: dict[str, Any]
-    eval_items: int
-    eval_images: int
-    pairs: list[dict[str, Any]] = field(default_factory=list)
+class Reference:
+    """One set an export is checked against: an uploaded file or a registered
+    benchmark. `item_ids` names each indexed row's stored item (benchmarks), so
+    the report can show the pair side by side."""
 
-    def flag(self, item_id: int, eval_index: int, kind: str, score: float) -> None:
+    name: str
+    kind: str  # "upload" | "benchmark"
+    index: EvalIndex
+    set_id: int | None = None
+    item_ids: list[int] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "id": self.set_id,
+            "items": len(self.index.texts),
+            "images": self.index.image_count,
+        }
+
+    def item_id(self, position: int) -> int | None:
+        return self.item_ids[position] if position < len(self.item_ids) else None
+
+
+@dataclass
+class ContaminationReport:
+    references: list[dict[str, Any]]
+    thresholds: dict[str, Any]
+    pairs: list[dict[str, Any]] = field(default_factory=list)
+    # Exported items with an image within each reported distance.
+    near_images: dict[int, set[int]] = field(
+        default_factory=lambda: {d: set() for d in REPORTED_DISTANCES}
+    )
+
+    def flag(
+        self,
+        item_id: int,
+        eval_index: int,
+        kind: str,
+        score: float,
+        *,
+        reference: Reference | None = None,
+    ) -> None:
         self.pairs.append(
-            {"item_id": item_id, "eval_index": eval_index, "kind": kind, "score": score}
+            {
+                "item_id": item_id,
+                "eval_index": eval_index,
+                "kind": kind,
+                "score": score,
+                "reference": reference.name if reference else "",
+                "reference_kind": reference.kind if reference else "",
+                "set_id": reference.set_id if reference else None,
+                "eval_item_id": reference.item_id(eval_index) if reference else None,
+            }
         )
 
     @property
@@ -248,56 +297,94 @@ class ContaminationReport:
         for pair in self.pairs:
             kinds[pair["kind"]].add(pair["item_id"])
         ordered = sorted(
-            self.pairs, key=lambda p: (p["item_id"], p["kind"], p["eval_index"])
+            self.pairs,
+            key=lambda p: (p["item_id"], p["kind"], p["reference"], p["eval_index"]),
         )
+        uploads = [r for r in self.references if r["kind"] == "upload"]
         return {
-            "eval_set": self.eval_set,
-            "eval_items": self.eval_items,
-            "eval_images": self.eval_images,
+            "eval_set": uploads[0]["name"] if uploads else "",
+            "eval_items": sum(r["items"] for r in self.references),
+            "eval_images": sum(r["images"] for r in self.references),
+            "references": self.references,
             "thresholds": self.thresholds,
             "flagged_items": len(self.flagged_item_ids),
             "flagged_by_text": len(kinds["text"]),
             "flagged_by_image": len(kinds["image"]),
+            "flagged_by_meaning": len(kinds["meaning"]),
+            "items_with_image_within": {
+                str(d): len(ids) for d, ids in sorted(self.near_images.items())
+            },
             "excluded": excluded,
             "pairs": ordered[:MAX_REPORTED_PAIRS],
             "pairs_total": len(ordered),
         }
 
 
+def _candidate_hashes(candidates: list) -> dict[int, list[tuple[str, int | None]]]:
+    """(sha256, pHash) of every exported image; the pHash stored at import, or
+    computed now for a figure that has none."""
+    from review.export.rows import load_images
+
+    hashes: dict[int, list[tuple[str, int | None]]] = {}
+    missing = []
+    for c in candidates:
+        if all(c.dct_phashes) and len(c.dct_phashes) == len(c.sha256s):
+            hashes[c.item_id] = [
+                (sha, int(p, 16))
+                for sha, p in zip(c.sha256s, c.dct_phashes, strict=True)
+            ]
+        else:
+            missing.append(c)
+    # Images are read a chunk at a time, so memory stays flat.
+    for start in range(0, len(missing), 256):
+        chunk = missing[start : start + 256]
+        loaded = load_images(chunk)
+        for c in chunk:
+            hashes[c.item_id] = [
+                (blob.sha256, image_phash(blob.data)) for blob in loaded[c.item_id]
+            ]
+    return hashes
+
+
 def check(
     *,
     candidates: list,
-    index: EvalIndex,
+    references: list[Reference],
     text_ratio: float,
     image_hamming: int,
     thresholds: dict[str, Any],
 ) -> ContaminationReport:
-    """Flag export candidates whose text or images match the eval set.
-
-    Images are read a chunk at a time, so memory stays flat.
-    """
-    from review.export.rows import load_images
-
+    """Flag export candidates whose text or images match a reference set."""
     report = ContaminationReport(
-        eval_set=index.name,
-        thresholds=thresholds,
-        eval_items=len(index.texts),
-        eval_images=len(index.image_hashes),
+        references=[r.describe() for r in references], thresholds=thresholds
     )
-    for candidate in candidates:
-        for eval_index, score in index.text_matches(
-            candidate.question, candidate.options, ratio=text_ratio
-        ):
-            report.flag(candidate.item_id, eval_index, "text", score)
-    if not index.image_hashes:
+    if not references:
         return report
-    for start in range(0, len(candidates), 256):
-        chunk = candidates[start : start + 256]
-        loaded = load_images(chunk)
-        for candidate in chunk:
-            for blob in loaded[candidate.item_id]:
-                for eval_index, distance in index.image_matches(
-                    blob.data, hamming=image_hamming
+    for reference in references:
+        for candidate in candidates:
+            for eval_index, score in reference.index.text_matches(
+                candidate.question, candidate.options, ratio=text_ratio
+            ):
+                report.flag(
+                    candidate.item_id, eval_index, "text", score, reference=reference
+                )
+    if not any(r.index.image_count for r in references):
+        return report
+    widest = max(image_hamming, *REPORTED_DISTANCES)
+    for item_id, images in _candidate_hashes(candidates).items():
+        for reference in references:
+            best: dict[int, int] = {}
+            for sha256, phash in images:
+                for eval_index, distance in reference.index.image_matches_hashed(
+                    sha256, phash, hamming=widest
                 ):
-                    report.flag(candidate.item_id, eval_index, "image", distance)
+                    best[eval_index] = min(best.get(eval_index, 64), distance)
+            for eval_index, distance in sorted(best.items()):
+                for reported in REPORTED_DISTANCES:
+                    if distance <= reported:
+                        report.near_images[reported].add(item_id)
+                if distance <= image_hamming:
+                    report.flag(
+                        item_id, eval_index, "image", distance, reference=reference
+                    )
     return report

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 
+from review.export import references
 from review.export.config import FORMATS
 from review.models import Export, ExportStatus
 from synthesis.models import Batch, Item, ItemStatus, LicenseFamily
@@ -36,11 +37,22 @@ class ExportForm(forms.Form):
     min_reviews = forms.IntegerField(min_value=0, initial=0, required=False)
     min_agreement = forms.FloatField(min_value=0, max_value=1, required=False)
     rebalance_letters = forms.BooleanField(required=False)
+    sft_target = forms.ChoiceField(
+        choices=[
+            ("letter", "The letter (SFT prompt)"),
+            ("think_answer", "<think>/<answer> (RL prompt, as the reward reads)"),
+        ],
+        initial="letter",
+        required=False,
+        help_text="What the SFT rows' assistant turn says.",
+    )
     freeze_test_from = forms.ModelChoiceField(
         queryset=Export.objects.filter(status=ExportStatus.DONE), required=False
     )
     eval_set = forms.FileField(
-        required=False, help_text="Benchmark test set (.jsonl or .parquet)"
+        required=False,
+        help_text="Another benchmark test set (.jsonl or .parquet); every "
+        "registered benchmark is checked in any case.",
     )
     exclude_contaminated = forms.BooleanField(required=False)
 
@@ -78,8 +90,15 @@ class ExportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("exclude_contaminated") and not data.get("eval_set"):
-            self.add_error("exclude_contaminated", "Upload an eval set to exclude from")
+        if (
+            data.get("exclude_contaminated")
+            and not data.get("eval_set")
+            and not references.registered_ids()
+        ):
+            self.add_error(
+                "exclude_contaminated",
+                "Upload an eval set or register a benchmark to exclude from",
+            )
         return data
 
     def export_settings(self) -> dict[str, Any]:
@@ -94,6 +113,7 @@ class ExportForm(forms.Form):
             "include_noncommercial": data["include_noncommercial"],
             "min_reviews": data["min_reviews"] or 0,
             "rebalance_letters": data["rebalance_letters"],
+            "sft_target": data["sft_target"] or "letter",
             "exclude_contaminated": data["exclude_contaminated"],
         }
         for key in ("min_verifier_score", "min_agreement"):

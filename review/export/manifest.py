@@ -144,7 +144,7 @@ def describe(
     letters: dict[int, tuple[dict[str, str], str]],
     plan: SplitPlan,
     counts: dict[str, Any],
-    contamination: dict[str, Any] | None,
+    contamination: dict[str, Any],
 ) -> dict[str, Any]:
     """The manifest's body; file checksums and the creation time come last."""
     exported_letters = [letters.get(c.item_id, ({}, c.answer))[1] for c in exported]

@@ -39,6 +39,8 @@ class Candidate:
     # Storage names of the images, in position order, and their licence texts.
     image_names: tuple[str, ...] = ()
     licenses: tuple[str, ...] = ()
+    # imagehash pHashes of the images (contamination); "" where not computed.
+    dct_phashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def _figures_by_item(batch_ids: tuple[int, ...]) -> dict[int, list[tuple]]:
         "figure__anatomy",
         "figure__image",
         "figure__document__license",
+        "figure__dct_phash",
     )
     figures: dict[int, list[tuple]] = defaultdict(list)
     for item_id, *rest in rows.iterator(chunk_size=5000):
@@ -137,6 +140,7 @@ def select(*, settings: ExportSettings) -> Selection:
             phashes=tuple(f[1] for f in figs),
             image_names=tuple(f[6] for f in figs),
             licenses=tuple(dict.fromkeys(f[7] for f in figs)),
+            dct_phashes=tuple(f[8] for f in figs),
         )
         reason = _reason_to_drop(candidate, settings, families)
         if reason:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from review.evalsets.models import EvaluationItem
 from review.export.manifest import MANIFEST_NAME
 from review.models import Export
+from synthesis.models import Item
 
 
 def files_of(export: Export) -> list[dict[str, Any]]:
@@ -48,3 +50,40 @@ def manifest_summary(export: Export) -> dict[str, Any]:
         for split, info in summary.get("splits", {}).items()
     }
     return summary
+
+
+def contamination_pairs(export: Export, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The first flagged pairs of the report, each with both sides' text and
+    images, so the page can show them side by side (four queries)."""
+    report = export.manifest.get("contamination") or {}
+    pairs = list(report.get("pairs", []))[:limit]
+    items = {
+        item.pk: item
+        for item in Item.objects.filter(
+            pk__in={p["item_id"] for p in pairs}
+        ).prefetch_related("item_figures")
+    }
+    eval_items = {
+        item.pk: item
+        for item in EvaluationItem.objects.filter(
+            pk__in={p.get("eval_item_id") for p in pairs} - {None}
+        ).prefetch_related("item_images")
+    }
+    shown = []
+    for pair in pairs:
+        item = items.get(pair["item_id"])
+        other = eval_items.get(pair.get("eval_item_id"))
+        shown.append(
+            {
+                **pair,
+                "item": item,
+                "figure_ids": [f.figure_id for f in item.item_figures.all()]
+                if item
+                else [],
+                "eval_item": other,
+                "eval_image_ids": [i.image_id for i in other.item_images.all()]
+                if other
+                else [],
+            }
+        )
+    return shown

@@ -26,7 +26,15 @@ from django.utils import timezone
 
 from medsyn_app import queueing
 from medsyn_app.audit import services as audit
-from review.export import balance, card, contamination, selection
+from review.evalsets import embeddings
+from review.export import (
+    balance,
+    card,
+    contamination,
+    references,
+    reward,
+    selection,
+)
 from review.export.config import (
     ExportSettings,
     ExportSettingsError,
@@ -81,6 +89,17 @@ def create_export(
     raw.setdefault("dataset_name", slugify_name(name))
     if eval_set is not None:
         raw["eval_set_path"] = "(upload)"
+    # Checked by default against every registered benchmark.
+    chosen = raw.get("benchmark_ids")
+    if chosen is None:
+        raw["benchmark_ids"] = references.registered_ids()
+    elif not isinstance(chosen, list | tuple):
+        raise ExportError("benchmark_ids must be a list of registered benchmark ids")
+    else:
+        try:
+            raw["benchmark_ids"] = references.check_ids([int(i) for i in chosen])
+        except (TypeError, ValueError) as exc:
+            raise ExportError(f"benchmark_ids: {exc}") from exc
     try:
         parsed = parse_settings(raw)
     except ExportSettingsError as exc:
@@ -129,32 +148,45 @@ def _writers(root: Path, s: ExportSettings) -> list[Any]:
         "hf": lambda: HfParquetWriter(root, **sizes),
         "jsonl": lambda: JsonlWriter(root),
         "verl": lambda: VerlWriter(root, **sizes),
-        "sft": lambda: SftWriter(root, **sizes),
+        "sft": lambda: SftWriter(root, target=s.sft_target, **sizes),
     }
     return [makers[name]() for name in s.formats]
 
 
 def _contamination(
     s: ExportSettings, candidates: list[selection.Candidate]
-) -> contamination.ContaminationReport | None:
-    if not s.eval_set_path:
-        return None
-    index = contamination.load_eval_set(
-        s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
-    )
+) -> contamination.ContaminationReport:
+    """Check the candidates against every reference: the uploaded eval file (if
+    any) and the registered benchmarks the settings name."""
+    uploaded = []
+    if s.eval_set_path:
+        index = contamination.load_eval_set(
+            s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
+        )
+        uploaded.append(contamination.Reference(index.name, "upload", index))
+    benchmarks = references.benchmark_references(s)
     thresholds = {
         "text_ngram": s.text_ngram,
         "text_jaccard": s.text_jaccard,
         "text_ratio": s.text_ratio,
         "image_hamming": s.image_hamming,
+        "semantic_cosine": s.semantic_threshold,
+        "embedding_model": embeddings.MODEL_NAME if benchmarks else "",
     }
-    return contamination.check(
+    report = contamination.check(
         candidates=candidates,
-        index=index,
+        references=uploaded + [reference for reference, _ in benchmarks],
         text_ratio=s.text_ratio,
         image_hamming=s.image_hamming,
         thresholds=thresholds,
     )
+    references.flag_meaning(
+        report,
+        candidates=candidates,
+        references=benchmarks,
+        threshold=s.semantic_threshold,
+    )
+    return report
 
 
 @dataclass(frozen=True)
@@ -164,7 +196,7 @@ class _Prepared:
     settings: ExportSettings
     chosen: selection.Selection
     candidates: list[selection.Candidate]
-    report: contamination.ContaminationReport | None
+    report: contamination.ContaminationReport
     letters: dict[int, tuple[dict[str, str], str]]
     plan: SplitPlan
 
@@ -173,7 +205,7 @@ def _prepare(s: ExportSettings) -> _Prepared:
     chosen = selection.select(settings=s)
     candidates = chosen.candidates
     report = _contamination(s, candidates)
-    if report is not None and s.exclude_contaminated:
+    if s.exclude_contaminated:
         flagged = report.flagged_item_ids
         candidates = [c for c in candidates if c.item_id not in flagged]
     letters: dict[int, tuple[dict[str, str], str]] = {}
@@ -245,15 +277,17 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
         letters=prepared.letters,
         plan=prepared.plan,
         counts=tally.as_dict(),
-        contamination=(
-            prepared.report.as_dict(excluded=s.exclude_contaminated)
-            if prepared.report
-            else None
-        ),
+        contamination=prepared.report.as_dict(excluded=s.exclude_contaminated),
     )
+    if "verl" in s.formats:
+        # The reward verl is pointed at travels with the data it scores.
+        shutil.copyfile(reward.__file__, root / card.REWARD_FILE)
     attribution = card.attribution_rows(dict(tally.items_per_source))
+    shards = [p.relative_to(root).as_posix() for p in root.rglob("*.parquet")]
     (root / "README.md").write_text(
-        card.build_card(manifest, attribution), encoding="utf-8", newline="\n"
+        card.build_card(manifest, attribution, shards),
+        encoding="utf-8",
+        newline="\n",
     )
     manifest["files"] = file_entries(root, checksums)
     manifest["created_at"] = timezone.now().isoformat()

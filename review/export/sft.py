@@ -3,6 +3,12 @@
 `messages` holds a user turn (one image entry per image, then the question and
 options) and an assistant turn with the answer; `images` holds the images in
 the same order. Loads with `datasets` as a list of `Image`.
+
+Two targets: "letter" (the SFT prompt, answered "C. text") or "think_answer"
+(the RL prompt, answered `<think>…</think><answer>C</answer>`, the method's
+TRL layout, §2.N), which the verl reward and the evaluation read. MedSyn keeps
+no chain of thought, so the think block is empty: this target teaches the
+format a later GRPO run is rewarded for.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from review.export.hf_parquet import image_cells
-from review.export.mcq_prompt import SFT_INSTRUCTION, question_text
+from review.export.mcq_prompt import RL_INSTRUCTION, SFT_INSTRUCTION, question_text
 from review.export.parquet_stream import (
     HF_IMAGE_LIST,
     IMAGE_LIST,
@@ -47,14 +53,18 @@ SCHEMA = with_hf_features(
 )
 
 
-def assistant_text(row: ExportRow) -> str:
+TARGETS = ("letter", "think_answer")
+
+
+def assistant_text(row: ExportRow, target: str = "letter") -> str:
+    if target == "think_answer":
+        return f"<think>\n</think>\n<answer>{row.answer_label}</answer>"
     return f"{row.answer_label}. {row.answer}"
 
 
-def record(row: ExportRow) -> dict[str, Any]:
-    text = question_text(
-        row.candidate.question, row.options, instruction=SFT_INSTRUCTION
-    )
+def record(row: ExportRow, target: str = "letter") -> dict[str, Any]:
+    instruction = RL_INSTRUCTION if target == "think_answer" else SFT_INSTRUCTION
+    text = question_text(row.candidate.question, row.options, instruction=instruction)
     user = [{"type": "image", "text": None} for _ in row.images]
     user.append({"type": "text", "text": text})
     return {
@@ -62,7 +72,7 @@ def record(row: ExportRow) -> dict[str, Any]:
             {"role": "user", "content": user},
             {
                 "role": "assistant",
-                "content": [{"type": "text", "text": assistant_text(row)}],
+                "content": [{"type": "text", "text": assistant_text(row, target)}],
             },
         ],
         "images": image_cells(row),
@@ -71,7 +81,15 @@ def record(row: ExportRow) -> dict[str, Any]:
 
 
 class SftWriter:
-    def __init__(self, root: Path, *, row_group_size: int, rows_per_shard: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        row_group_size: int,
+        rows_per_shard: int,
+        target: str = "letter",
+    ) -> None:
+        self.target = target
         self.stream = ParquetStream(
             folder=root / DIRECTORY,
             schema=SCHEMA,
@@ -81,7 +99,7 @@ class SftWriter:
         )
 
     def write(self, row: ExportRow) -> None:
-        self.stream.append(row.split, record(row))
+        self.stream.append(row.split, record(row, self.target))
 
     def close(self) -> None:
         self.stream.close()

@@ -68,6 +68,9 @@ def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else ""
         ),
         "contamination": export.manifest.get("contamination"),
+        "pairs": selectors.contamination_pairs(export)
+        if export.status == ExportStatus.DONE
+        else [],
         "running": export.status
         in (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.WAITING),
     }

@@ -13,6 +13,7 @@ import io
 import warnings
 from dataclasses import dataclass
 
+import imagehash
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
@@ -41,7 +42,8 @@ class CheckedImage:
     width: int
     height: int
     sha256: str
-    phash: str
+    phash: str  # dHash (split grouping)
+    dct_phash: str  # imagehash pHash (contamination checks)
 
 
 def check_image(data: bytes, *, max_pixels: int, min_side: int = 0) -> CheckedImage:
@@ -70,6 +72,7 @@ def check_image(data: bytes, *, max_pixels: int, min_side: int = 0) -> CheckedIm
         height=image.height,
         sha256=hashlib.sha256(encoded).hexdigest(),
         phash=difference_hash(image),
+        dct_phash=dct_hash(image),
     )
 
 
@@ -118,6 +121,12 @@ def _to_eight_bit(image: Image.Image) -> Image.Image:
         scaled = (pixels - low) / (high - low or 1.0) * 255.0
         return Image.fromarray(scaled.astype(np.uint8), mode="L")
     return image.convert("RGBA" if "A" in image.mode else "RGB")
+
+
+def dct_hash(image: Image.Image) -> str:
+    """imagehash's 64-bit pHash as 16 hex digits: the hash the method's
+    contamination audit compares (Hamming distance at 4 / 8 / 16)."""
+    return str(imagehash.phash(image))
 
 
 def difference_hash(image: Image.Image) -> str:

@@ -99,6 +99,7 @@ class DocumentWriter:
             height=image.height,
             sha256=image.sha256,
             phash=image.phash,
+            dct_phash=image.dct_phash,
             caption=record.caption,
             mentions=list(record.mentions),
             label=record.label[:100],

@@ -24,6 +24,7 @@ NOT_DOCUMENTS = {
     "imports:figure-image",
     "review:figure_image",
     "api-schema",
+    "evaluation:image",
 }
 ADMIN_PAGES = ["admin:index", "admin:review_review_changelist", "admin:auth_user_add"]
 

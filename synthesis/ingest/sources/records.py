@@ -42,6 +42,9 @@ class Reason:
     ITEM_INVALID = "item_invalid"
     DUPLICATE_ITEM = "duplicate_item"
     DOCUMENT_FAILED = "document_failed"
+    # Benchmarks read for evaluation: rows left out on purpose.
+    OPEN_QUESTION = "open_question"
+    OTHER_LANGUAGE = "other_language"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from knox.models import AuthToken
 
+from review.evalsets.models import EvaluationImage
+from review.evaluation import services as evaluation_services
 from review.export import services as export_services
 from review.models import Assignment, EditProposal, ItemRevision, ReviewerProfile
 from synthesis.models import (
@@ -38,6 +40,7 @@ from tests.fixtures.builders import (
     add_revision,
     make_accepted_item,
     make_batch,
+    make_evaluation_set,
     make_reviewable_item,
     make_user,
 )
@@ -97,7 +100,17 @@ def world(tmp_path) -> World:
         options=proposal_item.options,
         answer=proposal_item.answer,
     )
+    evaluation_set = make_evaluation_set("Matrix bench", answers="AB")
+    run = evaluation_services.launch_run(
+        created_by=admin,
+        name="Matrix run",
+        evaluation_set_id=evaluation_set.pk,
+        config={"endpoint": "fake-answerer"},
+        enqueue=None,
+    )
     objects = {
+        "evaluation.run": run,
+        "evaluation.image": EvaluationImage.objects.first(),
         "review.editproposal": proposal,
         "synthesis.document": figure.document,
         "synthesis.figure": figure,
@@ -151,6 +164,10 @@ def _batch(w: World) -> dict[str, Any]:
 
 def _export(w: World) -> dict[str, Any]:
     return {"pk": w.export.pk}
+
+
+def _run(w: World) -> dict[str, Any]:
+    return {"pk": w.objects["evaluation.run"].pk}
 
 
 ADMIN_PAGE = (LOGIN, 403, 403, 200)
@@ -214,6 +231,19 @@ PAGES: dict[str, Entry] = {
     ),
     "quality:api_item_reviews": Entry({"GET": (403, 200, 404, 200)}, _item),
     "quality:api": Entry({"GET": ADMIN_API}, lambda w: {"batch": "all"}),
+    # Evaluation: admins only.
+    "evaluation:home": Entry({"GET": ADMIN_PAGE}),
+    "evaluation:launch": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
+    "evaluation:run": Entry({"GET": ADMIN_PAGE}, _run),
+    "evaluation:cancel": Entry({"POST": (LOGIN, 403, 403, 302)}, _run),
+    "evaluation:resume": Entry({"POST": (LOGIN, 403, 403, 302)}, _run),
+    "evaluation:compare": Entry({"GET": ADMIN_PAGE}),
+    "evaluation:image": Entry(
+        {"GET": ADMIN_PAGE}, lambda w: {"pk": w.objects["evaluation.image"].pk}
+    ),
+    "evaluation:api-runs": Entry({"GET": ADMIN_API, "POST": ADMIN_API_POST}),
+    "evaluation:api-run": Entry({"GET": ADMIN_API}, _run),
+    "evaluation:api-compare": Entry({"GET": ADMIN_API_POST}),
     # Batches: admins only.
     "synthesis:batch_list": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_launch": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),

@@ -104,3 +104,32 @@ def test_row_with_a_corrupt_image_creates_no_item(tmp_path):
     assert report.skipped[Reason.IMAGE_CORRUPT] == 1
     assert report.skipped[Reason.ITEM_INVALID] == 1
     assert not Item.objects.exists()
+
+
+@pytest.mark.parametrize("form", ["string", "struct"])
+def test_images_given_as_paths_beside_the_file_are_read(tmp_path, form):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "a.png").write_bytes(image_bytes(seed=5))
+    row = vqa_row(b"", index=0)
+    row["images"] = (
+        ["images/a.png"]
+        if form == "string"
+        else [{"bytes": None, "path": "images/a.png"}]
+    )
+    path = tmp_path / "set.jsonl"
+    path.write_text(json.dumps(row) + "\n")
+    report = run(path)
+    assert report.items_created == 1
+    assert Figure.objects.get().sha256
+
+
+def test_an_image_path_leaving_the_folder_is_refused(tmp_path):
+    (tmp_path / "secret.png").write_bytes(image_bytes(seed=6))
+    inner = tmp_path / "set"
+    inner.mkdir()
+    row = {**vqa_row(b"", index=0), "images": ["../secret.png"]}
+    (inner / "set.jsonl").write_text(json.dumps(row) + "\n")
+    report = run(inner / "set.jsonl")
+    assert report.items_created == 0
+    assert report.skipped[Reason.ITEM_INVALID] == 1
+    assert "leaves the dataset's folder" in str(report.examples)

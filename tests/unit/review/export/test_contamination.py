@@ -5,7 +5,7 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
-from review.export.contamination import EvalIndex, image_dhash, normalize_text
+from review.export.contamination import EvalIndex, image_phash, normalize_text
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -75,7 +75,7 @@ def test_image_duplicates_found_by_bytes_and_by_perceptual_hash():
     assert index.image_matches(_png(_scene(3)), hamming=8) == []
 
 
-def test_dhash_is_64_bits_and_stable():
+def test_phash_is_64_bits_and_stable():
     data = _png(_scene(5))
-    assert image_dhash(data) == image_dhash(data)
-    assert 0 <= image_dhash(data) < 2**64
+    assert image_phash(data) == image_phash(data)
+    assert 0 <= image_phash(data) < 2**64
