@@ -12,6 +12,9 @@ seeds N items with figures and verifications (borderline policy unless
 
 and prints p50/p95 wall time per request (in-process Django test client, so
 no network) and the SQL queries per request (BEGIN/COMMIT not counted).
+With --audit-ab, every other pair of decisions skips its audit event
+("decide -audit", "ahead -audit"), so the event's cost is read off requests
+interleaved with the rest under the same load.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/medsyn_bench \\
         .venv/bin/python benchmarks/review.py --items 1000 100000
@@ -41,6 +44,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from medsyn_app.audit import services as audit_services  # noqa: E402
 from review import queue, services  # noqa: E402
 from review.models import Assignment, Review  # noqa: E402
 from synthesis.models import (  # noqa: E402
@@ -139,13 +143,21 @@ def _timed(call) -> tuple[float, int, object]:
     return elapsed, sum(1 for s in sql if not s.startswith(control)), response
 
 
-def measure(client: Client, rounds: int) -> dict[str, list[tuple[float, int]]]:
+def _no_event(*args, **kwargs) -> None:
+    return None
+
+
+def measure(
+    client: Client, rounds: int, audit_ab: bool = False
+) -> dict[str, list[tuple[float, int]]]:
     results: dict[str, list[tuple[float, int]]] = {
         "next": [],
         "upcoming": [],
         "decide": [],
         "ahead": [],
     }
+    if audit_ab:
+        results.update({"decide -audit": [], "ahead -audit": []})
     hx = {"HTTP_HX_REQUEST": "true"}
     for n in range(rounds):
         ms, q, response = _timed(lambda: client.get(reverse("review:next"), **hx))
@@ -163,11 +175,21 @@ def measure(client: Client, rounds: int) -> dict[str, list[tuple[float, int]]]:
         kind = "ahead" if n % 2 and shown else "decide"
         if kind == "ahead":
             data["shown"] = int(shown.group(1))
-        ms, q, _ = _timed(
-            lambda item=item, data=data: client.post(
-                reverse("review:decide", args=[item.pk]), data, **hx
+        # --audit-ab: every other pair of decisions records no audit event, so
+        # the event's cost is read off requests interleaved with the others.
+        skip_event = audit_ab and (n // 2) % 2 == 1
+        recording = audit_services.record
+        if skip_event:
+            audit_services.record = _no_event
+            kind += " -audit"
+        try:
+            ms, q, _ = _timed(
+                lambda item=item, data=data: client.post(
+                    reverse("review:decide", args=[item.pk]), data, **hx
+                )
             )
-        )
+        finally:
+            audit_services.record = recording
         results[kind].append((ms, q))
     return results
 
@@ -190,6 +212,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=100)
     parser.add_argument(
         "--policies", nargs="+", default=["borderline"], choices=queue.ReviewPolicy
+    )
+    parser.add_argument(
+        "--audit-ab",
+        action="store_true",
+        help="interleave decisions without their audit event to show its cost",
     )
     args = parser.parse_args()
     old_name = connection.settings_dict["NAME"]
@@ -221,7 +248,7 @@ def main() -> None:
                 )
                 accepted.update(status=ItemStatus.KEPT)
                 print(f"policy {name}")
-                report(n, measure(client, args.rounds))
+                report(n, measure(client, args.rounds, args.audit_ab))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
