@@ -182,7 +182,10 @@ def test_api_refuses_bad_input_naming_the_field(admin_client, body, field):
         reverse("evaluation:api-runs"), payload, content_type="application/json"
     )
     assert response.status_code == 400
-    assert field in response.json()
+    errors = response.json()
+    for part in field.split("."):
+        assert part in errors, (field, response.json())
+        errors = errors[part]
     assert not EvaluationRun.objects.exists()
 
 
