@@ -132,7 +132,11 @@ class BatchKind(models.TextChoices):
 class BatchStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     QUEUED = "queued", "Queued"
+    # Saved, but the broker refused the task: the sweep enqueues it later.
+    WAITING = "waiting", "Waiting for the task queue"
     RUNNING = "running", "Running"
+    # Stopped by MedSyn because requests fail with a configuration error.
+    PAUSED = "paused", "Paused: configuration error"
     CANCELLED = "cancelled", "Cancelled"
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
@@ -156,6 +160,8 @@ class Batch(models.Model):
         db_index=True,
     )
     config = models.JSONField(default=dict, blank=True)
+    # Why the batch waits or paused, in words an admin can act on.
+    status_reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
