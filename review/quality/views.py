@@ -15,7 +15,7 @@ from django.views.decorators.http import (
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
-from review import adjudication, consensus, overlap, proposals
+from review import adjudication, cards, consensus, overlap, proposals
 from review.quality import charts, snapshots
 from review.quality.forms import (
     AdjudicationForm,
@@ -63,6 +63,8 @@ def _item_page(
     item = get_object_or_404(Item.objects.select_related("batch"), pk=pk)
     context = {
         "item": item,
+        "card": cards.card_for(item_id=item.pk, reviewer=request.user),
+        "status_label": adjudication.status_label(item, adjudication.settled_by(item)),
         "comparison": proposals.item_comparison(item),
         "form": AdjudicationForm(),
         "adopt_form": AdoptForm(initial={"item_version": item.version}),
@@ -91,7 +93,8 @@ def _refused(
 
 def _settled(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=pk)
-    messages.success(request, f"Item {item.pk} is now {item.get_status_display()}.")
+    label = adjudication.status_label(item, adjudication.settled_by(item))
+    messages.success(request, f"Item {item.pk} is now {label}.")
     return redirect("quality:adjudication_item", pk=item.pk)
 
 
@@ -161,10 +164,11 @@ def settle(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"item": item, "form": form}
         return render(request, f"{ITEM_PAGE}#settle-panel", context, status=400)
     item.refresh_from_db(fields=["status"])
+    label = adjudication.status_label(item, adjudication.settled_by(item))
     if request.htmx:
-        context = {"item": item, "settled": True}
-        return render(request, f"{ITEM_PAGE}#settle-panel", context)
-    messages.success(request, f"Item {item.pk} is now {item.get_status_display()}.")
+        context = {"item": item, "settled": True, "status_label": label}
+        return render(request, f"{ITEM_PAGE}#settled", context)
+    messages.success(request, f"Item {item.pk} is now {label}.")
     return redirect("quality:adjudication_queue")
 
 
