@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -16,13 +17,14 @@ from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
 from review import adjudication, cards, consensus, overlap, proposals
-from review.quality import charts, snapshots
+from review.quality import audit_plan, charts, snapshots
 from review.quality.forms import (
     AdjudicationForm,
     AdoptForm,
     DashboardForm,
     MergeForm,
     OverlapForm,
+    PlanAuditForm,
 )
 from synthesis.models import Batch, Item
 
@@ -41,13 +43,41 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         options=form.figure_options(),
         fresh=request.GET.get("fresh") == "1",
     )
+    setups = audit_plan.batch_setups(form.cleaned_data["batch"])
     context = {
         "form": form,
         "figures": figures,
         "computed_at": computed_at,
         "charts": charts.dashboard_charts(figures),
+        "setups": setups,
+        "audit_planned": any(setup.audited for setup in setups),
     }
     return render(request, "quality/dashboard.html", context)
+
+
+@admin_required
+@require_POST
+def plan_audit(request: HttpRequest) -> HttpResponse:
+    """Plan a random audit sample of kept items (the quality estimate needs one)."""
+    form = PlanAuditForm(request.POST)
+    if not form.is_valid():
+        return render(request, "400.html", status=400)
+    batch = form.cleaned_data["batch"]
+    planned = audit_plan.plan_audit_sample(batch=batch)
+    if planned:
+        names = ", ".join(f"“{b.name}”" for b in planned)
+        share = f"{audit_plan.DEFAULT_RATE:.0%}"
+        messages.success(
+            request,
+            f"Audit sample planned: a random {share} of the kept items of {names} "
+            "now wait in the reviewers' queue.",
+        )
+    else:
+        messages.info(
+            request, "Nothing to plan: no batch without an audit has kept items."
+        )
+    query = f"?batch={batch.pk}" if batch else ""
+    return redirect(reverse("quality:dashboard") + query)
 
 
 @require_GET
