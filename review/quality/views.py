@@ -38,7 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"form": form}
         return render(request, "quality/dashboard.html", context, status=400)
-    figures, computed_at = snapshots.figures_for(
+    result = snapshots.figures_for(
         form.cleaned_data["batch"],
         options=form.figure_options(),
         fresh=request.GET.get("fresh") == "1",
@@ -46,9 +46,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     setups = audit_plan.batch_setups(form.cleaned_data["batch"])
     context = {
         "form": form,
-        "figures": figures,
-        "computed_at": computed_at,
-        "charts": charts.dashboard_charts(figures),
+        "figures": result.figures,
+        "computed_at": result.computed_at,
+        "behind": result.behind,
+        "charts": charts.dashboard_charts(result.figures),
         "setups": setups,
         "audit_planned": any(setup.audited for setup in setups),
     }
