@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from review import overlap, services
 from review.queue import Policy, ReviewPolicy, policy_for
 from synthesis.models import Batch, ItemStatus
@@ -54,6 +56,7 @@ def batch_setups(batch: Batch | None = None) -> list[BatchSetup]:
     return rows
 
 
+@transaction.atomic
 def plan_audit_sample(
     *, batch: Batch | None = None, rate: float = DEFAULT_RATE
 ) -> list[Batch]:
