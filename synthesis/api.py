@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from medsyn_app import queueing
 from medsyn_app.api import ERRORS, FieldErrorsOutput
 from medsyn_app.roles import IsMedsynAdmin
 from synthesis import selectors, services, tasks
@@ -23,7 +24,7 @@ class BatchOutput(serializers.ModelSerializer):
     class Meta:
         model = Batch
         fields = [
-            "id", "name", "status", "config", "figure_groups_total",
+            "id", "name", "status", "status_reason", "config", "figure_groups_total",
             "items_generated", "items_verified", "items_kept", "generation_failures",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -100,6 +101,9 @@ class BatchListApi(APIView):
             if exc.field:
                 body[exc.field] = [str(exc)]
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        except queueing.QueueUnavailable as exc:
+            body = {"detail": str(exc), "id": exc.object_id}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
 
 

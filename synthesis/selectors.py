@@ -38,7 +38,7 @@ class Progress:
 
     @property
     def can_cancel(self) -> bool:
-        return self.active
+        return self.active or self.batch.status == BatchStatus.WAITING
 
     @property
     def can_resume(self) -> bool:

@@ -54,6 +54,17 @@ def sweep_expired_leases() -> None:
     services.sweep_expired_leases(enqueue=send_chunks)
 
 
+@shared_task(
+    name="synthesis.tasks.requeue_waiting_batches",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def requeue_waiting_batches() -> None:
+    """Periodic (celery beat): send batches saved while the queue was down."""
+    services.requeue_waiting(enqueue=send_chunks)
+
+
 def send_chunks(chunk_ids: Sequence[int], queue: str) -> None:
     """The enqueue function that launch, resume and the sweep are given."""
     for chunk_id in chunk_ids:

@@ -12,6 +12,7 @@ from django.views.decorators.http import (
 )
 from django.views.decorators.vary import vary_on_headers
 
+from medsyn_app import queueing
 from medsyn_app.roles import admin_required
 from synthesis import batch_config, selectors, services, tasks
 from synthesis.forms import LaunchBatchForm
@@ -42,6 +43,9 @@ def batch_launch(request: HttpRequest) -> HttpResponse:
             )
         except services.BatchConfigError as exc:
             form.add_service_error(exc)
+        except queueing.QueueUnavailable as exc:
+            messages.warning(request, str(exc))
+            return redirect("synthesis:batch_detail", pk=exc.object_id)
         else:
             messages.success(request, f"Batch “{batch.name}” queued.")
             return redirect("synthesis:batch_detail", pk=batch.pk)
@@ -76,6 +80,8 @@ def batch_resume(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except services.BatchConfigError as exc:
         messages.error(request, str(exc))
+    except queueing.QueueUnavailable as exc:
+        messages.warning(request, str(exc))
     else:
         messages.success(request, "Batch resumed.")
     return redirect("synthesis:batch_detail", pk=pk)
