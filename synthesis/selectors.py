@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from synthesis.models import (
@@ -13,6 +13,7 @@ from synthesis.models import (
     BatchStatus,
     ChunkStatus,
     GenerationFailure,
+    Rerun,
     Verification,
 )
 
@@ -81,10 +82,20 @@ def progress(batch: Batch) -> Progress:
             GenerationFailure.objects.filter(batch=batch), "reason"
         ),
         verifier_errors=_counts(
-            Verification.objects.filter(item__batch=batch).exclude(error=""), "error"
+            current_verifications(batch_id=batch.pk).exclude(error=""), "error"
         ),
         chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
     )
+
+
+def current_verifications(*, batch_id: int) -> QuerySet[Verification]:
+    """Each item's newest verification (a re-run adds one; older ones are history)."""
+    newer = Verification.objects.filter(item=OuterRef("item"), pk__gt=OuterRef("pk"))
+    return Verification.objects.filter(item__batch_id=batch_id).filter(~Exists(newer))
+
+
+def reruns(batch: Batch) -> list[Rerun]:
+    return list(batch.reruns.select_related("created_by")[:50])
 
 
 def _counts(queryset: Any, field: str) -> list[tuple[str, int]]:

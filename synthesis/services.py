@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from medsyn_app import queueing
 from medsyn_app.audit import services as audit
-from synthesis import batch_config, rebalancing
+from synthesis import batch_config, rebalancing, selectors
 from synthesis.batch_config import BatchConfigError
 from synthesis.models import (
     Batch,
@@ -42,11 +42,13 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     counts = batch.items.aggregate(
         generated=Count("id"),
         verified=Count("id", filter=Q(verifications__isnull=False), distinct=True),
-        kept=Count("id", filter=Q(verifications__kept=True), distinct=True),
     )
     batch.items_generated = counts["generated"]
     batch.items_verified = counts["verified"]
-    batch.items_kept = counts["kept"]
+    # Kept by the newest verdict: a re-run that drops an item uncounts it.
+    batch.items_kept = (
+        selectors.current_verifications(batch_id=batch_id).filter(kept=True).count()
+    )
     batch.generation_failures = GenerationFailure.objects.filter(batch=batch).count()
     batch.save(
         update_fields=[
