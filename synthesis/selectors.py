@@ -13,7 +13,6 @@ from synthesis.models import (
     BatchStatus,
     ChunkStatus,
     GenerationFailure,
-    Rerun,
     Verification,
 )
 
@@ -94,8 +93,13 @@ def current_verifications(*, batch_id: int) -> QuerySet[Verification]:
     return Verification.objects.filter(item__batch_id=batch_id).filter(~Exists(newer))
 
 
-def reruns(batch: Batch) -> list[Rerun]:
-    return list(batch.reruns.select_related("created_by")[:50])
+def rerun_panel(batch: Batch) -> dict[str, Any]:
+    """The batch's latest re-runs, and whether the page should keep polling."""
+    reruns = list(batch.reruns.select_related("created_by")[:50])
+    return {
+        "reruns": reruns,
+        "reruns_running": any(not r.is_finished for r in reruns),
+    }
 
 
 def _counts(queryset: Any, field: str) -> list[tuple[str, int]]:
