@@ -66,8 +66,11 @@ class FilterForm(forms.Form):
     )
     after = forms.CharField(required=False, max_length=60, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, data: Any = None, *, user: Any, **kwargs: Any) -> None:
+        if data is not None and not data.get("size"):
+            data = data.copy()  # so the page size shown is the one used
+            data["size"] = str(DEFAULT_PAGE_SIZE)
+        super().__init__(data, **kwargs)
         self.fields["batch"].choices = [
             ("", "Any batch"),
             *Batch.objects.order_by("-created_at").values_list("pk", "name"),
