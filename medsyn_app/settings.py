@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "review",
     "review.quality",
     "review.export",
+    "review.items",
     "review.evalsets",
     "review.evaluation",
 ]
