@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('synthesis', '0008_batch_waiting_and_paused'),
+        ('synthesis', '0009_reruns_keep_verification_history'),
     ]
 
     operations = [
