@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "review",
     "review.quality",
     "review.export",
+    "review.items",
     "review.evalsets",
     "review.evaluation",
 ]
@@ -279,6 +280,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-waiting-imports": {
         "task": "synthesis.tasks.requeue_waiting_imports",
+        "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
+    },
+    "requeue-waiting-batches": {
+        "task": "synthesis.tasks.requeue_waiting_batches",
         "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
     },
     # Dashboard figures follow decisions within seconds (review.quality.snapshots);

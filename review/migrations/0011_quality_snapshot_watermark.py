@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('review', '0009_waiting_for_the_task_queue'),
+        ('review', '0010_export_exclusion'),
         ('synthesis', '0008_batch_waiting_and_paused'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
