@@ -77,7 +77,7 @@ def test_verifying_again_adds_a_verification_and_keeps_the_old_one(admin_user):
         assert item.verifications.order_by("-pk").first().rerun == done
         assert item.status == ItemStatus.KEPT
     batch.refresh_from_db()
-    assert (batch.items_verified, batch.items_kept) == (3, 3)
+    assert (batch.items_generated, batch.items_verified, batch.items_kept) == (3, 3, 3)
     event = AuditEvent.objects.get(action="batch.rerun")
     assert event.actor == admin_user and event.object_id == str(batch.pk)
     assert event.after["what"] == "failed_verifications"
