@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db.models import Count
+from django.utils import timezone
 
 from medsyn_app import endpoints
 from medsyn_app.audit.models import AuditEvent
@@ -125,6 +126,18 @@ def test_a_reviewer_decided_item_keeps_its_status(admin_user, reviewer_user):
     assert decided.status == ItemStatus.ACCEPTED
     assert history(decided)[-1] == ("", True)  # the verdict is still recorded
     assert undecided.status == ItemStatus.KEPT
+
+
+def test_an_undone_decision_no_longer_holds_the_status(admin_user, reviewer_user):
+    batch = run_batch(n=1, verifier_mode="garbage")
+    item = Item.objects.get()
+    review = add_review(item, reviewer_user, "accept")
+    # What undo does: stamp the decision and put the verifier's status back.
+    type(review).objects.filter(pk=review.pk).update(undone_at=timezone.now())
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.DROPPED)
+
+    rerun(batch, reruns.FAILED_VERIFICATIONS, verifier_endpoint="fake-verifier")
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.KEPT
 
 
 def test_a_redelivered_rerun_adds_nothing_twice(admin_user):
