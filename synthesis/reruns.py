@@ -281,6 +281,11 @@ def run(*, rerun_id: int) -> str:
     return "done"
 
 
+def give_up(*, rerun_id: int, error: str) -> None:
+    """Fail a re-run whose model server stayed down through every retry."""
+    _finish(Rerun.objects.get(pk=rerun_id), error=error)
+
+
 def _finish(rerun: Rerun, *, error: str = "") -> None:
     services.refresh_batch_counters(batch_id=rerun.batch_id)
     with transaction.atomic():

@@ -4,6 +4,7 @@ again; history kept, reviewers' decisions kept, recorded in the audit log."""
 from __future__ import annotations
 
 import pytest
+from celery.exceptions import Retry
 from django.db.models import Count
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from synthesis.models import (
     GenerationFailure,
     Item,
     ItemStatus,
+    Rerun,
     RerunKind,
     RerunStatus,
     Verification,
@@ -241,3 +243,23 @@ def test_nothing_failed_and_a_running_batch_are_refused():
             enqueue=None,
         )
     assert refused.value.conflict
+
+
+def test_a_verifier_down_through_every_retry_fails_the_rerun(admin_user):
+    batch = run_batch(n=1, verifier_mode="garbage")
+    launched = reruns.launch(
+        batch_id=batch.pk,
+        created_by=admin_user,
+        what=reruns.FAILED_VERIFICATIONS,
+        verifier_endpoint="fake-verifier-unavailable",
+        enqueue=None,
+    )
+    with pytest.raises(Retry):  # a first try: back to queued, retried later
+        tasks.run_rerun.apply(args=[launched.pk])
+    assert Rerun.objects.get(pk=launched.pk).status == RerunStatus.QUEUED
+    tasks.run_rerun.apply(args=[launched.pk], retries=tasks.run_rerun.max_retries)
+    launched.refresh_from_db()
+    assert launched.status == RerunStatus.FAILED
+    assert "model server unavailable" in launched.status_reason
+    assert not Verification.objects.filter(rerun=launched).exists()
+    assert AuditEvent.objects.filter(action="rerun.failed").count() == 1
