@@ -56,6 +56,12 @@ class Progress:
         return self.batch.status in ACTIVE
 
     @property
+    def polling(self) -> bool:
+        """The page refreshes itself while work is under way or waits for the
+        task queue (the sweep may send it any moment)."""
+        return self.active or self.batch.status == BatchStatus.WAITING
+
+    @property
     def can_cancel(self) -> bool:
         return self.active or self.batch.status == BatchStatus.WAITING
 

@@ -40,7 +40,8 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     """Recompute a batch's cached counters from its rows (the rows are the ledger)."""
     batch = Batch.objects.select_for_update().get(pk=batch_id)
     counts = batch.items.aggregate(
-        generated=Count("id"),
+        # Distinct: an item with several verifications joins several rows.
+        generated=Count("id", distinct=True),
         verified=Count("id", filter=Q(verifications__isnull=False), distinct=True),
     )
     batch.items_generated = counts["generated"]

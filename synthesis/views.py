@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -92,13 +93,17 @@ def batch_reruns(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and not htmx and not form.errors:
         messages.info(request, notice)
         return redirect("synthesis:batch_detail", pk=batch.pk)
-    template = "synthesis/batch_detail.html" + (
-        "#reruns" if htmx or not form.errors else ""
-    )
     context = {"progress": selectors.progress(batch), **selectors.rerun_panel(batch)}
     context |= {"rerun_form": form, "rerun_notice": notice}
-    return render(
-        request, template, context, status=200 if htmx or not form.errors else 400
+    if request.method == "POST" and not htmx:  # the whole page, with the errors
+        return render(request, "synthesis/batch_detail.html", context, status=400)
+    if request.method == "GET":  # the list, polled while a re-run is under way
+        return render(request, "synthesis/batch_detail.html#reruns", context)
+    # The form (with its errors or notice) and, out of band, the list.
+    page = "synthesis/batch_detail.html"
+    return HttpResponse(
+        render_to_string(f"{page}#rerun-form", context, request)
+        + render_to_string(f"{page}#reruns", {**context, "oob": True}, request)
     )
 
 

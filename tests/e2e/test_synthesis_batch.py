@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from synthesis.models import Item, Verification
 from tests.fixtures.builders import PASSWORD, make_figures
 from tests.fixtures.services import celery_worker
 
@@ -37,3 +38,18 @@ def test_admin_launches_a_batch_and_watches_it_complete(
         assert page.inner_text("#items-generated") == "8"
         assert page.inner_text("#items-kept") == "8"
         assert page.locator("#cancel-batch").count() == 0
+
+        # Verify two items again with another verifier, from the same page.
+        chosen = list(Item.objects.order_by("pk").values_list("pk", flat=True)[:2])
+        page.check("input[name=what][value=chosen_items]")
+        page.fill("#id_item_ids", ", ".join(map(str, chosen)))
+        page.select_option("#id_verifier_endpoint", "fake-verifier-garbage")
+        page.click("#launch-rerun")
+        page.wait_for_selector("#rerun-notice:has-text('Re-run queued.')")
+        page.wait_for_selector("#rerun-list .badge:has-text('Done')", timeout=60_000)
+        assert page.url == url
+        row = page.inner_text("#rerun-list tbody tr")
+        assert "fake-verifier-garbage" in row and "alice" in row
+    for pk in chosen:
+        assert Verification.objects.filter(item_id=pk).count() == 2
+    assert Item.objects.filter(status="dropped").count() == 2
