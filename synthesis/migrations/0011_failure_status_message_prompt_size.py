@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('synthesis', '0009_reruns_keep_verification_history'),
+        ('synthesis', '0010_item_search_indexes'),
     ]
 
     operations = [
