@@ -84,12 +84,14 @@ class Generated:
     def retryable(self) -> bool:
         """Whether another attempt can help: a resample can fix a bad answer,
         nothing fixes a request the server refuses or a context that is full."""
-        if self.error is None or self.failure not in (
-            parsing.BACKEND_ERROR,
-            parsing.TRUNCATED,
-        ):
+        if self.error is None:
             return True
-        return self.error.retryable and self.error.cause != CAUSE_CUT_BY_CONTEXT
+        if self.failure == parsing.TRUNCATED:
+            # A resample may be shorter than max_tokens; the context stays full.
+            return self.error.cause != CAUSE_CUT_BY_CONTEXT
+        if self.failure == parsing.BACKEND_ERROR:
+            return self.error.retryable
+        return True
 
 
 @dataclass(frozen=True)
