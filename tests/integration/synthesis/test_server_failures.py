@@ -238,3 +238,21 @@ def test_identical_samples_of_a_group_are_dropped_with_a_reason(servers):
     assert "100% alike (question and options) to sample 0" in dropped[0].detail
     # Dropped, not retried: three generation requests in all.
     assert len([r for r in generator.requests if not is_verifier(r)]) == 3
+
+
+def test_the_api_shows_failure_groups_and_what_each_server_serves(
+    servers, admin_client
+):
+    generator, _ = servers
+    make_figures(2)
+    batch = launch(verifier="big-verifier", chunk_size=2)
+    generator.fail(400, "top_p must be in (0, 1], got 7.0.")
+    chunks.run(chunk_id=batch.chunks.get().pk)
+
+    body = admin_client.get(reverse("synthesis:api_batch", args=[batch.pk])).json()
+
+    (group,) = body["failure_groups"]
+    assert group["stage"] == "generation" and group["http_status"] == 400
+    assert group["cause"] == "refused" and group["count"] == 1
+    assert group["example"] == "top_p must be in (0, 1], got 7.0."
+    assert body["server_info"]["generator"]["max_model_len"] == 8192
