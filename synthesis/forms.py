@@ -54,7 +54,12 @@ class LaunchBatchForm(forms.Form):
         help_text="Model endpoints are set up by the operator.",
     )
     verifier_endpoint = forms.ChoiceField(label="Verifier endpoint")
-    temperature = forms.FloatField(min_value=0.0, max_value=2.0)
+    temperature = forms.FloatField(
+        min_value=0.0,
+        max_value=2.0,
+        required=False,
+        help_text="Blank: 0 (greedy) for one item per figure group, 0.7 for several.",
+    )
     top_p = forms.FloatField(min_value=0.0, max_value=1.0)
     max_tokens = forms.IntegerField(min_value=16, max_value=32768)
     seed = forms.IntegerField(min_value=0)
@@ -76,7 +81,7 @@ class LaunchBatchForm(forms.Form):
         return {
             "generator_endpoint": config["generator"]["endpoint"],
             "verifier_endpoint": config["verifier"]["endpoint"],
-            "temperature": sampling["temperature"],
+            "temperature": None,  # blank: the service picks (see the help text)
             "top_p": sampling["top_p"],
             "max_tokens": sampling["max_tokens"],
             "seed": sampling["seed"],
@@ -110,7 +115,9 @@ class LaunchBatchForm(forms.Form):
             "generator": {"endpoint": data["generator_endpoint"]},
             "verifier": {"endpoint": data["verifier_endpoint"]},
             "sampling": {
-                k: data[k] for k in ("temperature", "top_p", "max_tokens", "seed")
+                k: data[k]
+                for k in ("temperature", "top_p", "max_tokens", "seed")
+                if data.get(k) is not None
             },
             "items_per_group": data["items_per_group"],
             "keep_rule": {"min_score": data["min_score"]},
