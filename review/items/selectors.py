@@ -273,6 +273,19 @@ def ordered(items: QuerySet[Item], sort: str, after: Cursor | None) -> QuerySet[
     return items.order_by("-pk")
 
 
+def page_query(
+    *, user: Any, filters: Filters, after: Cursor | None, size: int
+) -> QuerySet[Item]:
+    """The query for a page's items (one more than `size`, to see if more follow)."""
+    items = ordered(filtered(visible_items(user), filters, user), filters.sort, after)
+    if not is_admin(user):
+        first = Review.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
+        items = items.annotate(
+            status_before_review=Subquery(first.values("status_before")[:1])
+        )
+    return items.select_related("batch")[: size + 1]
+
+
 def page(
     *,
     user: Any,
@@ -281,13 +294,7 @@ def page(
     size: int = DEFAULT_PAGE_SIZE,
 ) -> Page:
     """One page of the browser as `user` may see it."""
-    items = ordered(filtered(visible_items(user), filters, user), filters.sort, after)
-    if not is_admin(user):
-        first = Review.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
-        items = items.annotate(
-            status_before_review=Subquery(first.values("status_before")[:1])
-        )
-    found = list(items.select_related("batch")[: size + 1])
+    found = list(page_query(user=user, filters=filters, after=after, size=size))
     more = len(found) > size
     found = found[:size]
     rows = rows_for(found, user)
