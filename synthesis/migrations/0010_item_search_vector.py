@@ -122,6 +122,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("synthesis", "0008_batch_waiting_and_paused")]
+    dependencies = [("synthesis", "0009_reruns_keep_verification_history")]
 
     operations = [migrations.RunPython(create, drop)]
