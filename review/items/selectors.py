@@ -28,6 +28,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 
 from medsyn_app.roles import is_admin
@@ -245,12 +246,16 @@ def ordered(items: QuerySet[Item], sort: str, after: Cursor | None) -> QuerySet[
 
 
 def _with_page_columns(items: QuerySet[Item], user: Any) -> QuerySet[Item]:
-    if not is_admin(user):
+    """What the rows read from the item query itself (the raw output stays out)."""
+    if is_admin(user):
+        exclusion = ExportExclusion.objects.filter(item=OuterRef("pk"))
+        items = items.annotate(excluded_reason=Subquery(exclusion.values("reason")[:1]))
+    else:
         first = Review.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
         items = items.annotate(
             status_before_review=Subquery(first.values("status_before")[:1])
         )
-    return items.select_related("batch")
+    return items.select_related("batch").defer("raw_output")
 
 
 def scored_query(
@@ -351,12 +356,14 @@ def page(
 
 
 def rows_for(items: list[Item], user: Any) -> list[Row]:
-    """Rows for these items: five queries, whatever their number."""
+    """Rows for these items: three queries, whatever their number."""
     admin = is_admin(user)
     ids = [item.pk for item in items]
     verdicts: dict[int, Verification] = {}
-    for verification in Verification.objects.filter(item_id__in=ids).order_by(
-        "item_id", "-created_at", "-id"
+    for verification in (
+        Verification.objects.filter(item_id__in=ids)
+        .order_by("item_id", "-created_at", "-id")
+        .only("item_id", "criteria", "normalized_score", "kept", "error", "created_at")
     ):
         verdicts.setdefault(verification.item_id, verification)
     reviews: dict[int, list[Review]] = defaultdict(list)
@@ -370,15 +377,6 @@ def rows_for(items: list[Item], user: Any) -> list[Row]:
     edits: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for item_id, author_id, text in _edit_lines(ids):
         edits[item_id].append((author_id, text))
-    excluded = (
-        dict(
-            ExportExclusion.objects.filter(item_id__in=ids).values_list(
-                "item_id", "reason"
-            )
-        )
-        if admin
-        else {}
-    )
     rows = []
     for item in items:
         blind = not admin and overlap.open_in_row(item)
@@ -407,7 +405,7 @@ def rows_for(items: list[Item], user: Any) -> list[Row]:
                     for author_id, text in edits[item.pk]
                     if not blind or author_id == user.pk
                 ],
-                excluded=excluded.get(item.pk, ""),
+                excluded=getattr(item, "excluded_reason", None) or "",
                 blind=blind,
             )
         )
@@ -415,24 +413,29 @@ def rows_for(items: list[Item], user: Any) -> list[Row]:
 
 
 def _edit_lines(ids: list[int]) -> list[tuple[int, int, str]]:
-    """(item id, author id, "v2 by bob") for edits and open proposals."""
-    lines = [
-        (item_id, author_id, f"v{version} by {username}")
-        for item_id, author_id, version, username in ItemRevision.objects.filter(
-            item_id__in=ids
-        )
-        .order_by("item_id", "version")
+    """(item id, author id, "v2 by bob") for edits and open proposals: one query."""
+    revisions = (
+        ItemRevision.objects.filter(item_id__in=ids)
+        .order_by()
         .values_list("item_id", "author_id", "version", "author__username")
-    ]
-    lines += [
-        (item_id, author_id, f"proposed by {username}")
-        for item_id, author_id, username in EditProposal.objects.filter(
+    )
+    proposals = (
+        EditProposal.objects.filter(
             current_q("review__"), item_id__in=ids, adopted_at__isnull=True
         )
-        .order_by("item_id", "created_at")
-        .values_list("item_id", "author_id", "author__username")
+        .annotate(version=Value(0))
+        .order_by()
+        .values_list("item_id", "author_id", "version", "author__username")
+    )
+    rows = sorted(revisions.union(proposals, all=True))
+    return [
+        (
+            item_id,
+            author_id,
+            f"v{version} by {name}" if version else f"proposed by {name}",
+        )
+        for item_id, author_id, version, name in rows
     ]
-    return lines
 
 
 def _decision_view(review: Review) -> DecisionView:
