@@ -1,7 +1,7 @@
 """Full-text search over an item's question, options and its figures' captions.
 
 On PostgreSQL the match reads `synthesis_item.search_vector`, which the
-database keeps in step with the three (synthesis migration 0010) and indexes
+database keeps in step with the three (synthesis migration 0012) and indexes
 with GIN; words are parsed by `websearch_to_tsquery`, so "quoted phrases",
 `or` and `-word` work, and English stemming finds "occluded" from "occlusion".
 Elsewhere (SQLite, the quick start) every word must appear in the question,

@@ -219,6 +219,7 @@ PAGES: dict[str, Entry] = {
     # Quality and adjudication: admins; an item's reviews: its reviewers, blind.
     "quality:dashboard": Entry({"GET": ADMIN_PAGE}),
     "quality:adjudication_queue": Entry({"GET": ADMIN_PAGE}),
+    "quality:plan_audit": Entry({"POST": (LOGIN, 403, 403, 302)}),
     "quality:adjudication_item": Entry({"GET": ADMIN_PAGE}, _item),
     "quality:settle": Entry({"POST": (LOGIN, 403, 403, 400)}, _item),
     "quality:adopt": Entry(

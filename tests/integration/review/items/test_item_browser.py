@@ -115,7 +115,7 @@ def test_postgres_search_uses_the_full_text_indexes(items):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
-    assert "item_search_idx" in plan
+    assert "item_search_vector_idx" in plan
 
 
 def test_the_search_follows_edits_of_questions_and_captions(admin_user, items):

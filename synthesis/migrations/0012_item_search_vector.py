@@ -19,6 +19,11 @@ start database, searches with icontains and has no such column.
 from django.db import migrations
 
 CREATE = """
+-- The expression indexes of 0010 matched item text and captions apart, so a
+-- common word had to gather every caption match before the first page.
+DROP INDEX IF EXISTS item_search_idx;
+DROP INDEX IF EXISTS figure_caption_search_idx;
+
 ALTER TABLE synthesis_item ADD COLUMN search_vector tsvector;
 
 CREATE FUNCTION synthesis_item_text_vector(question text, options jsonb)
@@ -93,7 +98,7 @@ UPDATE synthesis_item
 SET search_vector = synthesis_item_text_vector(question, options)
     || synthesis_item_caption_vector(id);
 
-CREATE INDEX item_search_idx ON synthesis_item USING gin (search_vector);
+CREATE INDEX item_search_vector_idx ON synthesis_item USING gin (search_vector);
 """
 
 DROP = """
@@ -106,8 +111,14 @@ DROP FUNCTION IF EXISTS synthesis_item_search_on_write();
 DROP FUNCTION IF EXISTS synthesis_item_search_refresh(bigint);
 DROP FUNCTION IF EXISTS synthesis_item_caption_vector(bigint);
 DROP FUNCTION IF EXISTS synthesis_item_text_vector(text, jsonb);
-DROP INDEX IF EXISTS item_search_idx;
+DROP INDEX IF EXISTS item_search_vector_idx;
 ALTER TABLE synthesis_item DROP COLUMN IF EXISTS search_vector;
+CREATE INDEX IF NOT EXISTS item_search_idx ON synthesis_item USING gin ((
+    to_tsvector('english'::regconfig, question)
+    || jsonb_to_tsvector('english'::regconfig, options, '["string"]'::jsonb)
+));
+CREATE INDEX IF NOT EXISTS figure_caption_search_idx ON synthesis_figure
+    USING gin ((to_tsvector('english'::regconfig, caption)));
 """
 
 
@@ -122,6 +133,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("synthesis", "0009_reruns_keep_verification_history")]
+    dependencies = [("synthesis", "0011_failure_status_message_prompt_size")]
 
     operations = [migrations.RunPython(create, drop)]
