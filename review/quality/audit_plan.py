@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db import transaction
 
 from review import overlap, services
 from review.queue import Policy, ReviewPolicy, policy_for
@@ -26,7 +26,6 @@ class BatchSetup:
     batch: Batch
     policy: Policy
     policy_label: str
-    kept: int
     overlap_summary: str
 
     @property
@@ -39,11 +38,8 @@ def batch_setups(batch: Batch | None = None) -> list[BatchSetup]:
     batches = (
         Batch.objects.all() if batch is None else Batch.objects.filter(pk=batch.pk)
     )
-    batches = batches.annotate(
-        kept_items=Count("items", filter=Q(items__status=ItemStatus.KEPT))
-    ).order_by("-pk")
     rows = []
-    for row in batches:
+    for row in batches.order_by("-pk"):
         policy = policy_for(row.config)
         plan = overlap.OverlapSettings.of_batch(row)
         rows.append(
@@ -51,7 +47,6 @@ def batch_setups(batch: Batch | None = None) -> list[BatchSetup]:
                 batch=row,
                 policy=policy,
                 policy_label=ReviewPolicy(policy.name).label,
-                kept=row.kept_items,
                 overlap_summary=(
                     f"{plan.reviewers_per_item} reviewer(s) per item; "
                     f"{plan.overlap_fraction:.0%} double-reviewed"
@@ -61,6 +56,7 @@ def batch_setups(batch: Batch | None = None) -> list[BatchSetup]:
     return rows
 
 
+@transaction.atomic
 def plan_audit_sample(
     *, batch: Batch | None = None, rate: float = DEFAULT_RATE
 ) -> list[Batch]:
@@ -71,7 +67,8 @@ def plan_audit_sample(
     """
     planned = []
     for setup in batch_setups(batch):
-        if setup.audited or setup.kept == 0:
+        kept = setup.batch.items.filter(status=ItemStatus.KEPT)
+        if setup.audited or not kept.exists():
             continue
         policy = Policy(
             name=ReviewPolicy.AUDIT,

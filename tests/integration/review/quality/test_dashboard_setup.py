@@ -33,6 +33,7 @@ def test_nothing_audited_says_why_and_offers_to_plan_a_sample(admin_client, batc
     assert "0 of 0 audited" not in html
     assert "Keep auditing" not in html
     assert "Over 0 settled items" not in html and 'id="no-calibration"' in html
+    assert 'id="no-throughput"' in html
 
     response = admin_client.post(reverse("quality:plan_audit"))
     assert response.status_code == 302
