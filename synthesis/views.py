@@ -5,16 +5,18 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
     require_POST,
 )
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from medsyn_app.roles import admin_required
-from synthesis import batch_config, selectors, services, tasks
-from synthesis.forms import LaunchBatchForm
+from synthesis import batch_config, figure_selection, selectors, services, tasks
+from synthesis.forms import FigureFilterForm, LaunchBatchForm
 from synthesis.models import Batch
 
 
@@ -50,13 +52,32 @@ def batch_launch(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @admin_required
+def batch_launch_match(request: HttpRequest) -> HttpResponse:
+    """How many figure groups the launch form's filters select, as they change,
+    counted by the function the launch uses; and documents to pick from."""
+    form = FigureFilterForm(request.GET)
+    groups = None
+    if form.is_valid():
+        groups = len(figure_selection.select_groups(form.figure_filter(), seed=0))
+    documents = figure_selection.documents_like(request.GET.get("document", ""))
+    context = {"form": form, "groups": groups, "documents": documents}
+    return render(request, "synthesis/_launch_match.html", context)
+
+
+@require_GET
+@admin_required
 @vary_on_headers("HX-Request")
 def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
     template = "synthesis/batch_detail.html"
     if getattr(request, "htmx", False):
         template += "#progress"
-    return render(request, template, {"progress": selectors.progress(batch)})
+    context = {
+        "progress": selectors.progress(batch),
+        "import_jobs": selectors.import_jobs(batch),
+        "sampling": selectors.sampling_rows(batch.config.get("sampling")),
+    }
+    return render(request, template, context)
 
 
 @admin_required
@@ -64,6 +85,9 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def batch_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = services.cancel_batch(batch_id=get_object_or_404(Batch, pk=pk).pk)
     messages.info(request, f"Batch “{batch.name}” is {batch.get_status_display()}.")
+    if getattr(request, "htmx", False):
+        # Asked through htmx after the confirm dialog: load the page afresh.
+        return HttpResponseClientRedirect(reverse("synthesis:batch_detail", args=[pk]))
     return redirect("synthesis:batch_detail", pk=pk)
 
 

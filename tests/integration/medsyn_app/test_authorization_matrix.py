@@ -249,6 +249,7 @@ PAGES: dict[str, Entry] = {
     # Batches: admins only.
     "synthesis:batch_list": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_launch": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
+    "synthesis:batch_launch_match": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_detail": Entry({"GET": ADMIN_PAGE}, _batch),
     "synthesis:batch_cancel": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
     "synthesis:batch_resume": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
