@@ -281,6 +281,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "synthesis.tasks.requeue_waiting_imports",
         "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
     },
+    "requeue-waiting-batches": {
+        "task": "synthesis.tasks.requeue_waiting_batches",
+        "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
+    },
 }
 # The queue synthesis chunks go to (GPU workers listen on it).
 MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")

@@ -13,17 +13,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from medsyn_app.api import ERRORS, FieldErrorsOutput
+from medsyn_app import queueing
+from medsyn_app.api import ERRORS, ErrorOutput, FieldErrorsOutput
 from medsyn_app.roles import IsMedsynAdmin
-from synthesis import selectors, services, tasks
-from synthesis.models import Batch
+from synthesis import reruns, rubric, selectors, services, tasks
+from synthesis.models import Batch, Rerun
 
 
 class BatchOutput(serializers.ModelSerializer):
     class Meta:
         model = Batch
         fields = [
-            "id", "name", "status", "config", "figure_groups_total",
+            "id", "name", "status", "status_reason", "config", "figure_groups_total",
             "items_generated", "items_verified", "items_kept", "generation_failures",
             "created_at", "started_at", "finished_at",
         ]  # fmt: skip
@@ -100,6 +101,9 @@ class BatchListApi(APIView):
             if exc.field:
                 body[exc.field] = [str(exc)]
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        except queueing.QueueUnavailable as exc:
+            body = {"detail": str(exc), "id": exc.object_id}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         return Response(BatchOutput(batch).data, status=status.HTTP_201_CREATED)
 
 
@@ -125,3 +129,104 @@ class BatchDetailApi(APIView):
                 "chunk_errors": dict(progress.chunk_errors),
             }
         )
+
+
+class RerunOutput(serializers.ModelSerializer):
+    verifier_endpoint = serializers.SerializerMethodField()
+    rubric_version = serializers.SerializerMethodField()
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Rerun
+        fields = [
+            "id", "batch", "kind", "selection", "status", "status_reason",
+            "verifier_endpoint", "rubric_version", "item_ids", "targets",
+            "items_verified", "items_kept", "verifier_errors", "items_generated",
+            "generation_failures", "created_by", "created_at", "started_at",
+            "finished_at",
+        ]  # fmt: skip
+
+    def get_verifier_endpoint(self, rerun: Rerun) -> str:
+        return (rerun.config.get("verifier") or {}).get("endpoint", "")
+
+    def get_rubric_version(self, rerun: Rerun) -> str:
+        return rerun.config.get("rubric_version", "")
+
+
+class BatchRerunsApi(APIView):
+    """Re-run part of a finished batch (admins): verification or generation."""
+
+    permission_classes = [IsMedsynAdmin]
+
+    class InputSerializer(serializers.Serializer):
+        what = serializers.ChoiceField(choices=sorted(reruns.WHAT))
+        item_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1, max_value=2**31 - 1),
+            required=False,
+            default=list,
+            max_length=100_000,
+        )
+        verifier_endpoint = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=64
+        )
+        rubric_version = serializers.ChoiceField(
+            choices=sorted(rubric.RUBRICS), required=False, allow_blank=True,
+            default="",
+        )  # fmt: skip
+
+        class Meta:
+            ref_name = "RerunLaunch"
+
+    @extend_schema(
+        summary="A batch's re-runs, newest first",
+        responses={200: RerunOutput(many=True), **ERRORS(404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        batch = get_object_or_404(Batch, pk=pk)
+        return Response(
+            RerunOutput(selectors.rerun_panel(batch)["reruns"], many=True).data
+        )
+
+    @extend_schema(
+        summary="Re-run verification (failed or chosen items, optionally another "
+        "verifier endpoint or rubric) or failed generations; adds, never overwrites",
+        request=InputSerializer,
+        responses={
+            202: RerunOutput,
+            400: OpenApiResponse(
+                FieldErrorsOutput,
+                "A choice is refused (the key names it, e.g. `verifier_endpoint`), "
+                "or there is nothing to re-run.",
+            ),
+            404: OpenApiResponse(ErrorOutput, "No such batch."),
+            409: OpenApiResponse(
+                ErrorOutput, "The batch is still queued, running or waiting."
+            ),
+            **ERRORS(503),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        batch = get_object_or_404(Batch, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            rerun = reruns.launch(
+                batch_id=batch.pk,
+                created_by=request.user,
+                enqueue=tasks.send_rerun,
+                **data.validated_data,
+            )
+        except reruns.RerunError as exc:
+            body = {"detail": str(exc)}
+            if exc.field:
+                body[exc.field] = [str(exc)]
+            code = (
+                status.HTTP_409_CONFLICT
+                if exc.conflict
+                else status.HTTP_400_BAD_REQUEST
+            )
+            return Response(body, status=code)
+        except queueing.QueueUnavailable as exc:
+            body = {"detail": str(exc), "id": exc.object_id}
+            return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response(RerunOutput(rerun).data, status=status.HTTP_202_ACCEPTED)

@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 
 from medsyn_app import endpoints
-from synthesis import vocabulary
+from synthesis import reruns, rubric, vocabulary
 from synthesis.batch_config import BatchConfigError
 from synthesis.models import Document
 
@@ -136,3 +136,45 @@ class LaunchBatchForm(FigureFilterForm):
             "keep_rule": {"min_score": data["min_score"]},
             "chunk_size": data["chunk_size"],
         }
+
+
+class RerunForm(forms.Form):
+    """What to run again for a finished batch, and with which verifier/rubric."""
+
+    what = forms.ChoiceField(
+        choices=[(key, label) for key, label in reruns.WHAT.items()],
+        initial=reruns.FAILED_VERIFICATIONS,
+        widget=forms.RadioSelect,
+    )
+    item_ids = forms.CharField(
+        required=False,
+        max_length=20000,
+        label="Item ids",
+        help_text="For chosen items: ids separated by commas or spaces.",
+    )
+    verifier_endpoint = forms.ChoiceField(required=False, label="Verifier")
+    rubric_version = forms.ChoiceField(required=False, label="Rubric version")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["verifier_endpoint"].choices = [
+            ("", "The batch's verifier"),
+            *_endpoint_choices("verifier"),
+        ]
+        self.fields["rubric_version"].choices = [
+            ("", "The batch's rubric"),
+            *((v, v) for v in sorted(rubric.RUBRICS)),
+        ]
+
+    def clean_item_ids(self) -> list[int]:
+        raw = self.cleaned_data["item_ids"].replace(",", " ").split()
+        try:
+            ids = [int(value) for value in raw]
+        except ValueError:
+            raise forms.ValidationError("Item ids are whole numbers.") from None
+        if any(not 0 < value < 2**31 for value in ids):
+            raise forms.ValidationError("Item ids are positive numbers.")
+        return ids
+
+    def add_service_error(self, exc: reruns.RerunError) -> None:
+        self.add_error(exc.field if exc.field in self.fields else None, str(exc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
 from synthesis.models import (
@@ -57,7 +57,7 @@ class Progress:
 
     @property
     def can_cancel(self) -> bool:
-        return self.active
+        return self.active or self.batch.status == BatchStatus.WAITING
 
     @property
     def can_resume(self) -> bool:
@@ -100,10 +100,25 @@ def progress(batch: Batch) -> Progress:
             GenerationFailure.objects.filter(batch=batch), "reason"
         ),
         verifier_errors=_counts(
-            Verification.objects.filter(item__batch=batch).exclude(error=""), "error"
+            current_verifications(batch_id=batch.pk).exclude(error=""), "error"
         ),
         chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
     )
+
+
+def current_verifications(*, batch_id: int) -> QuerySet[Verification]:
+    """Each item's newest verification (a re-run adds one; older ones are history)."""
+    newer = Verification.objects.filter(item=OuterRef("item"), pk__gt=OuterRef("pk"))
+    return Verification.objects.filter(item__batch_id=batch_id).filter(~Exists(newer))
+
+
+def rerun_panel(batch: Batch) -> dict[str, Any]:
+    """The batch's latest re-runs, and whether the page should keep polling."""
+    reruns = list(batch.reruns.select_related("created_by")[:50])
+    return {
+        "reruns": reruns,
+        "reruns_running": any(not r.is_finished for r in reruns),
+    }
 
 
 def _counts(queryset: Any, field: str) -> list[tuple[str, int]]:

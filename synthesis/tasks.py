@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from celery import shared_task
 
-from synthesis import chunks, services
+from synthesis import chunks, reruns, services
 from synthesis.backends.base import BackendUnavailable
 
 
@@ -52,6 +52,41 @@ def process_chunk(chunk_id: int) -> None:
 def sweep_expired_leases() -> None:
     """Periodic (celery beat): re-queue chunks whose worker died."""
     services.sweep_expired_leases(enqueue=send_chunks)
+
+
+@shared_task(
+    name="synthesis.tasks.requeue_waiting_batches",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def requeue_waiting_batches() -> None:
+    """Periodic (celery beat): send batches and re-runs saved while the queue
+    was down."""
+    services.requeue_waiting(enqueue=send_chunks)
+    reruns.requeue_waiting(enqueue=send_rerun)
+
+
+@shared_task(
+    name="synthesis.tasks.run_rerun",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(BackendUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+)
+def run_rerun(rerun_id: int) -> None:
+    """Verify or generate again part of a batch; a redelivery skips what is done."""
+    reruns.run(rerun_id=rerun_id)
+
+
+def send_rerun(rerun_id: int, queue: str) -> None:
+    """The enqueue function a re-run's launch and the waiting sweep are given."""
+    run_rerun.apply_async(args=[rerun_id], queue=queue)
 
 
 def send_chunks(chunk_ids: Sequence[int], queue: str) -> None:

@@ -14,9 +14,17 @@ from django.views.decorators.http import (
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from medsyn_app import queueing
 from medsyn_app.roles import admin_required
-from synthesis import batch_config, figure_selection, selectors, services, tasks
-from synthesis.forms import FigureFilterForm, LaunchBatchForm
+from synthesis import (
+    batch_config,
+    figure_selection,
+    reruns,
+    selectors,
+    services,
+    tasks,
+)
+from synthesis.forms import FigureFilterForm, LaunchBatchForm, RerunForm
 from synthesis.models import Batch
 
 
@@ -44,6 +52,9 @@ def batch_launch(request: HttpRequest) -> HttpResponse:
             )
         except services.BatchConfigError as exc:
             form.add_service_error(exc)
+        except queueing.QueueUnavailable as exc:
+            messages.warning(request, str(exc))
+            return redirect("synthesis:batch_detail", pk=exc.object_id)
         else:
             messages.success(request, f"Batch “{batch.name}” queued.")
             return redirect("synthesis:batch_detail", pk=batch.pk)
@@ -76,8 +87,48 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "progress": selectors.progress(batch),
         "import_jobs": selectors.import_jobs(batch),
         "sampling": selectors.sampling_rows(batch.config.get("sampling")),
+        "rerun_form": RerunForm(),
+        **selectors.rerun_panel(batch),
     }
     return render(request, template, context)
+
+
+@admin_required
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+def batch_reruns(request: HttpRequest, pk: int) -> HttpResponse:
+    """The re-runs panel (htmx polls it) and the form that launches one."""
+    batch = get_object_or_404(Batch, pk=pk)
+    form = RerunForm(request.POST if request.method == "POST" else None)
+    notice = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            reruns.launch(
+                batch_id=batch.pk, created_by=request.user, enqueue=tasks.send_rerun,
+                **form.cleaned_data,
+            )  # fmt: skip
+        except reruns.RerunError as exc:
+            form.add_service_error(exc)
+        except queueing.QueueUnavailable as exc:
+            form, notice = RerunForm(), str(exc)
+        else:
+            form, notice = RerunForm(), "Re-run queued."
+    htmx = getattr(request, "htmx", False)
+    if request.method == "POST" and not htmx and not form.errors:
+        messages.info(request, notice)
+        return redirect("synthesis:batch_detail", pk=batch.pk)
+    template = "synthesis/batch_detail.html" + (
+        "#reruns" if htmx or not form.errors else ""
+    )
+    context = {"progress": selectors.progress(batch), **selectors.rerun_panel(batch)}
+    context |= {"rerun_form": form, "rerun_notice": notice}
+    context |= {
+        "import_jobs": selectors.import_jobs(batch),
+        "sampling": selectors.sampling_rows(batch.config.get("sampling")),
+    }
+    return render(
+        request, template, context, status=200 if htmx or not form.errors else 400
+    )
 
 
 @admin_required
@@ -100,6 +151,8 @@ def batch_resume(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except services.BatchConfigError as exc:
         messages.error(request, str(exc))
+    except queueing.QueueUnavailable as exc:
+        messages.warning(request, str(exc))
     else:
         messages.success(request, "Batch resumed.")
     return redirect("synthesis:batch_detail", pk=pk)

@@ -253,8 +253,15 @@ PAGES: dict[str, Entry] = {
     "synthesis:batch_detail": Entry({"GET": ADMIN_PAGE}, _batch),
     "synthesis:batch_cancel": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
     "synthesis:batch_resume": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
+    # An empty re-run form comes back with its errors (400 without htmx).
+    "synthesis:batch_reruns": Entry(
+        {"GET": ADMIN_PAGE, "POST": (LOGIN, 403, 403, 400)}, _batch
+    ),
     "synthesis:api_batches": Entry({"GET": ADMIN_API, "POST": ADMIN_API_POST}),
     "synthesis:api_batch": Entry({"GET": ADMIN_API}, _batch),
+    "synthesis:api_batch_reruns": Entry(
+        {"GET": ADMIN_API, "POST": ADMIN_API_POST}, _batch
+    ),
     # Review: reviewers on the items handed to them; admins on every item.
     "review:next": Entry({"GET": SIGNED_IN}),
     "review:upcoming": Entry({"GET": SIGNED_IN}),
