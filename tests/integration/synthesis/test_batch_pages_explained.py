@@ -208,3 +208,24 @@ def test_launch_form_says_the_demo_endpoint_has_random_weights(admin_client):
     html = admin_client.get(reverse("synthesis:batch_launch")).content.decode()
     assert "random weights" in html
     assert 'list="document-options"' in html and 'id="figure-match"' in html
+
+
+def test_migration_counts_batches_imported_before_the_fix(imported):
+    import importlib
+
+    from django.apps import apps
+
+    batch, _ = imported
+    Batch.objects.filter(pk=batch.pk).update(
+        items_generated=0, items_kept=0, figure_groups_total=0
+    )
+    migration = importlib.import_module(
+        "synthesis.migrations.0010_count_imported_batches"
+    )
+    migration.count_imported(apps, None)
+    batch.refresh_from_db()
+    assert (batch.figure_groups_total, batch.items_generated, batch.items_kept) == (
+        6,
+        6,
+        6,
+    )
