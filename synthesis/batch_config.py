@@ -74,7 +74,8 @@ def default_config() -> dict[str, Any]:
         "generator": {"endpoint": settings.MEDSYN_GENERATOR_ENDPOINT},
         "verifier": {"endpoint": settings.MEDSYN_VERIFIER_ENDPOINT},
         "generator_prompt": "v1",
-        "verifier_prompt": "v1",
+        # v2: the verdict schema fixes the 17 rows in order and their scores.
+        "verifier_prompt": "v2",
         "rubric_version": rubric.RUBRIC_V1.version,
         "sampling": {"max_tokens": 1024, "temperature": 0.0, "top_p": 1.0, "seed": 42},
         # 17 rubric rows with reasons need more room than one item.

@@ -22,7 +22,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from medsyn_app import endpoints
-from synthesis import backends, parsing, pipeline, services, tagging
+from synthesis import backends, failures, parsing, pipeline, services, tagging
 from synthesis.backends.base import Backend, BackendError, BackendUnavailable
 from synthesis.models import (
     Batch,
@@ -225,6 +225,7 @@ def _run_claimed(held: Claim) -> str:
     ]
 
     generator = backend_for("generator", config["generator"])
+    _note_server(batch, "generator", generator)
     made: list[pipeline.Generated] = []
     failed: list[tuple[pipeline.Generated, int]] = []
     while pending:
@@ -236,13 +237,18 @@ def _run_claimed(held: Claim) -> str:
             slot = (result.unit.group.key, result.unit.sample_index)
             tries[slot] += 1
             failed.append((result, tries[slot]))
-            if tries[slot] < allowed:
+            if tries[slot] < allowed and result.retryable:
                 retry.append(replace(result.unit, attempt=tries[slot] + 1))
         pending = retry
         if not renew(claim=held):
             return "superseded"
 
+    if _paused_for_configuration(
+        held, "generator", [g.error for g, _ in failed] if not made else []
+    ):
+        return "paused"
     verifier = backend_for("verifier", config["verifier"])
+    _note_server(batch, "verifier", verifier)
     verdicts = pipeline.verify(
         verifier,
         [
@@ -252,6 +258,10 @@ def _run_claimed(held: Claim) -> str:
         ],
         settings,
     )
+    if _paused_for_configuration(
+        held, "verifier", [v.error for v in verdicts.values()]
+    ):
+        return "paused"
     return _write(
         held,
         made=made,
@@ -262,6 +272,34 @@ def _run_claimed(held: Claim) -> str:
         verifier_model=getattr(verifier, "model_name", ""),
         rubric_version=settings.rubric_version,
     )
+
+
+def _note_server(batch: Batch, role: str, backend: Backend) -> None:
+    """Keep on the batch what the role's server says it serves (if it says)."""
+    info = getattr(backend, "server_info", None)
+    if callable(info):
+        services.record_server_info(batch_id=batch.pk, role=role, info=info().as_dict())
+
+
+def _paused_for_configuration(held: Claim, role: str, errors: list[Any]) -> bool:
+    """Pause the batch when this chunk's first requests all failed with one
+    configuration error and the role has never succeeded in this batch; the
+    chunk goes back, unwritten, to wait for the resume."""
+    problem = failures.configuration_problem(role, errors)
+    if problem is None:
+        return False
+    batch_id = held.chunk.batch_id
+    if role == "generator":
+        succeeded = Item.objects.filter(batch_id=batch_id).exists()
+    else:
+        succeeded = Verification.objects.filter(
+            item__batch_id=batch_id, error=""
+        ).exists()
+    if succeeded:
+        return False
+    services.pause_batch(batch_id=batch_id, reason=problem.reason, cause=problem.cause)
+    release(claim=held, error=problem.reason)
+    return True
 
 
 @transaction.atomic
@@ -324,6 +362,7 @@ def _write(
                 kept=verdict.score.kept,
                 error=verdict.score.error,
                 raw_output=parsing.storable(verdict.raw),
+                **failures.verdict_fields(verdict),
             )
         )
     Verification.objects.bulk_create(verdict_rows)
@@ -336,6 +375,7 @@ def _write(
             reason=g.failure,
             detail=parsing.storable(g.detail),
             raw_output=parsing.storable(g.raw),
+            **failures.failure_fields(g),
         )
         for g, attempt in failed
     )

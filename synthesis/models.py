@@ -162,6 +162,9 @@ class Batch(models.Model):
     config = models.JSONField(default=dict, blank=True)
     # Why the batch waits or paused, in words an admin can act on.
     status_reason = models.TextField(blank=True)
+    # What each role's server said it serves (context, token counting), by
+    # role, as first seen by a worker: a mismatch with the registry shows here.
+    server_info = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -305,6 +308,12 @@ class Verification(models.Model):
     normalized_score = models.FloatField(null=True, blank=True)
     kept = models.BooleanField(default=False)
     error = models.CharField(max_length=100, blank=True)
+    # A failed request: what went wrong, in the backend's words and the server's.
+    error_detail = models.TextField(blank=True)
+    cause = models.CharField(max_length=40, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_message = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     raw_output = models.TextField(blank=True)
     rerun = models.ForeignKey(
         "Rerun",
@@ -549,6 +558,12 @@ class GenerationFailure(models.Model):
     attempt = models.PositiveSmallIntegerField(default=1)
     reason = models.CharField(max_length=40, db_index=True)
     detail = models.TextField(blank=True)
+    # For a failed request: why (backends.base CAUSE_*), the HTTP status, what
+    # the server said (truncated) and the prompt's size in tokens.
+    cause = models.CharField(max_length=40, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_message = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     raw_output = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

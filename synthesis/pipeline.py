@@ -17,6 +17,7 @@ from PIL import Image
 
 from synthesis import parsing, prompts, rubric
 from synthesis.backends.base import (
+    CAUSE_CUT_BY_CONTEXT,
     ChatMessage,
     Completion,
     CompletionError,
@@ -70,6 +71,19 @@ class Generated:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    # The backend's error for a failed request (status, server message, cause).
+    error: CompletionError | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another attempt can help: a resample can fix a bad answer,
+        nothing fixes a request the server refuses or a context that is full."""
+        if self.error is None or self.failure not in (
+            parsing.BACKEND_ERROR,
+            parsing.TRUNCATED,
+        ):
+            return True
+        return self.error.retryable and self.error.cause != CAUSE_CUT_BY_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -79,6 +93,7 @@ class Verdict:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    error: CompletionError | None = None  # the backend's, for a failed request
 
 
 @dataclass(frozen=True)
@@ -173,7 +188,8 @@ def parse_generation(
             unit,
             completion.text or "",
             failure=parsing.TRUNCATED if truncated else parsing.BACKEND_ERROR,
-            detail=completion.error.message[:200],
+            detail=completion.error.message[:500],
+            error=completion.error,
             **usage,
         )
     # A complete reply the backend found off-schema still goes through the
@@ -252,7 +268,7 @@ def score_verdict(completion: Completion, settings: Settings) -> Verdict:
             else rubric.ERROR_BACKEND
         )
         result = rubric.score(settings.rubric_version, None, error=error)
-        return Verdict(result, completion.text or "", **usage)
+        return Verdict(result, completion.text or "", error=completion.error, **usage)
     rows, error = parsing.parse_verdict(completion.text)
     result = rubric.score(
         settings.rubric_version, rows, error=error, keep_rule=settings.keep_rule

@@ -26,6 +26,7 @@ from medsyn_app import endpoints, queueing
 from medsyn_app.audit import services as audit
 from synthesis import chunks, parsing, pipeline, rubric, services, tagging
 from synthesis.backends.base import BackendError, BackendUnavailable
+from synthesis.failures import failure_fields, verdict_fields
 from synthesis.models import (
     Batch,
     BatchStatus,
@@ -416,6 +417,7 @@ def _verification(
         kept=verdict.score.kept,
         error=verdict.score.error,
         raw_output=parsing.storable(verdict.raw),
+        **verdict_fields(verdict),
     )
 
 
@@ -558,6 +560,7 @@ def _write_generated(
             reason=g.failure,
             detail=parsing.storable(g.detail),
             raw_output=parsing.storable(g.raw),
+            **failure_fields(g),
         )
         for g in failures
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
+from synthesis import failures
 from synthesis.models import (
     Batch,
     BatchKind,
@@ -31,6 +32,23 @@ POLL_SECONDS = {
 
 
 @dataclass(frozen=True)
+class FailureGroup:
+    """Failures of one stage with one cause: how many, and what one said."""
+
+    stage: str  # "generation" | "verification"
+    reason: str  # the stored reason or verifier error code
+    cause: str
+    http_status: int | None
+    count: int
+    example: str  # the server's message, else the backend's detail
+    prompt_tokens: int | None  # the largest prompt among them
+
+    @property
+    def label(self) -> str:
+        return failures.label(self.cause, self.reason)
+
+
+@dataclass(frozen=True)
 class Progress:
     batch: Batch
     chunks: dict[str, int]
@@ -42,6 +60,7 @@ class Progress:
     failures_by_reason: list[tuple[str, int]]
     verifier_errors: list[tuple[str, int]]
     chunk_errors: list[tuple[str, int]]
+    failure_groups: list[FailureGroup]
 
     @property
     def active(self) -> bool:
@@ -103,7 +122,48 @@ def progress(batch: Batch) -> Progress:
             current_verifications(batch_id=batch.pk).exclude(error=""), "error"
         ),
         chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
+        failure_groups=failure_groups(batch),
     )
+
+
+def failure_groups(batch: Batch) -> list[FailureGroup]:
+    """Every failed generation and verification of a batch, grouped by cause,
+    each group with an example of what the server (or the backend) said."""
+    generation = (
+        GenerationFailure.objects.filter(batch=batch)
+        .values("reason", "cause", "http_status")
+        .annotate(
+            n=Count("id"),
+            said=Max("server_message"),
+            detail=Max("detail"),
+            prompt=Max("prompt_tokens"),
+        )
+    )
+    verification = (
+        current_verifications(batch_id=batch.pk)
+        .exclude(error="")
+        .values("error", "cause", "http_status")
+        .annotate(
+            n=Count("id"),
+            said=Max("server_message"),
+            detail=Max("error_detail"),
+            prompt=Max("prompt_tokens"),
+        )
+    )
+    groups = [
+        FailureGroup(
+            stage,
+            row.get("reason") or row.get("error") or "",
+            row["cause"],
+            row["http_status"],
+            row["n"],
+            (row["said"] or row["detail"] or "")[:300],
+            row["prompt"],
+        )
+        for stage, rows in (("generation", generation), ("verification", verification))
+        for row in rows
+    ]
+    return sorted(groups, key=lambda g: (-g.count, g.stage, g.reason, g.cause))
 
 
 def current_verifications(*, batch_id: int) -> QuerySet[Verification]:

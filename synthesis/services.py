@@ -258,7 +258,7 @@ def resume_batch(*, batch_id: int, enqueue: ChunkSender) -> Batch:
     )
     if not pending:
         raise BatchConfigError("nothing left to run in this batch")
-    before = batch.status
+    before, reason = batch.status, batch.status_reason
     batch.status = BatchStatus.QUEUED
     batch.status_reason = ""
     batch.finished_at = None
@@ -266,11 +266,45 @@ def resume_batch(*, batch_id: int, enqueue: ChunkSender) -> Batch:
     audit.record(
         "batch.resume",
         target=batch,
-        before={"status": before},
+        before={"status": before, "status_reason": reason},
         after={"status": batch.status, "chunks": len(pending)},
     )
     _enqueue_on_commit(enqueue, batch, pending)
     return batch
+
+
+@transaction.atomic
+def pause_batch(*, batch_id: int, reason: str, cause: str = "") -> bool:
+    """Stop a running batch whose requests fail with a configuration error.
+
+    Only an active batch pauses (a conditional update, so of several workers
+    hitting the same error one records it); its chunks wait, pending, until an
+    admin fixes the server or the settings and resumes it. The audit trail
+    records the pause with no actor: MedSyn itself decided.
+    """
+    paused = Batch.objects.filter(pk=batch_id, status__in=ACTIVE).update(
+        status=BatchStatus.PAUSED, status_reason=reason
+    )
+    if paused:
+        audit.record(
+            "batch.pause",
+            actor=None,
+            object_type="synthesis.batch",
+            object_id=batch_id,
+            after={"status": BatchStatus.PAUSED, "reason": reason, "cause": cause},
+        )
+    return bool(paused)
+
+
+def record_server_info(*, batch_id: int, role: str, info: Mapping[str, Any]) -> None:
+    """Keep what a role's server said it serves on the batch, once it changes."""
+    known = Batch.objects.filter(pk=batch_id).values_list("server_info", flat=True)
+    if (known.first() or {}).get(role) == info:
+        return
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().only("server_info").get(pk=batch_id)
+        batch.server_info = {**batch.server_info, role: dict(info)}
+        batch.save(update_fields=["server_info"])
 
 
 def sweep_expired_leases(*, enqueue: ChunkSender) -> int:

@@ -64,6 +64,8 @@ def from_endpoint(endpoint: EndpointSpec) -> Backend:
         config["base_url"] = endpoint.base_url
         config["api_key"] = endpoint.api_key()
         config["max_concurrency"] = endpoint.concurrency
+        if endpoint.runtime == "openai_compat":
+            config["context_length"] = endpoint.context_length
     target = RUNTIMES.get(endpoint.runtime, endpoint.runtime)
     return _construct(target, config)
 

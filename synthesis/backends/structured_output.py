@@ -13,7 +13,12 @@ from typing import Any
 
 import jsonschema
 
-from synthesis.backends.base import CompletionError
+from synthesis.backends.base import (
+    CAUSE_MAX_TOKENS,
+    CAUSE_OFF_SCHEMA,
+    CAUSE_SCHEMA_REFUSED,
+    CompletionError,
+)
 
 _SNIPPET = 200
 
@@ -23,7 +28,11 @@ def check_schema(schema: dict[str, Any]) -> CompletionError | None:
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return CompletionError(f"invalid JSON schema: {exc.message}", retryable=False)
+        return CompletionError(
+            f"invalid JSON schema: {exc.message}",
+            retryable=False,
+            cause=CAUSE_SCHEMA_REFUSED,
+        )
     return None
 
 
@@ -38,12 +47,16 @@ def check_output(
             f"output stopped at max_tokens={max_tokens} before the JSON was complete: "
             f"{text[:_SNIPPET]!r}",
             retryable=False,
+            cause=CAUSE_MAX_TOKENS,
+            max_tokens=max_tokens,
         )
     try:
         value = json.loads(text)
     except ValueError as exc:
         return CompletionError(
-            f"output is not valid JSON ({exc}): {text[:_SNIPPET]!r}", retryable=False
+            f"output is not valid JSON ({exc}): {text[:_SNIPPET]!r}",
+            retryable=False,
+            cause=CAUSE_OFF_SCHEMA,
         )
     validator = jsonschema.validators.validator_for(schema)(schema)
     errors = sorted(validator.iter_errors(value), key=str)
@@ -52,5 +65,6 @@ def check_output(
         return CompletionError(
             f"output does not match the schema at {where}: {errors[0].message}",
             retryable=False,
+            cause=CAUSE_OFF_SCHEMA,
         )
     return None

@@ -221,6 +221,7 @@ PAGES: dict[str, Entry] = {
     # Quality and adjudication: admins; an item's reviews: its reviewers, blind.
     "quality:dashboard": Entry({"GET": ADMIN_PAGE}),
     "quality:adjudication_queue": Entry({"GET": ADMIN_PAGE}),
+    "quality:plan_audit": Entry({"POST": (LOGIN, 403, 403, 302)}),
     "quality:adjudication_item": Entry({"GET": ADMIN_PAGE}, _item),
     "quality:settle": Entry({"POST": (LOGIN, 403, 403, 400)}, _item),
     "quality:adopt": Entry(
@@ -262,6 +263,14 @@ PAGES: dict[str, Entry] = {
     "synthesis:api_batch_reruns": Entry(
         {"GET": ADMIN_API, "POST": ADMIN_API_POST}, _batch
     ),
+    # The item browser: admins every item; a reviewer the items they decided
+    # (dora decided nothing, so the world's item is not there for her).
+    "items:list": Entry({"GET": SIGNED_IN}),
+    "items:detail": Entry({"GET": (LOGIN, 200, 404, 200)}, _item),
+    "items:failures": Entry({"GET": ADMIN_PAGE}),
+    # An empty bulk form changes nothing and goes back to the list with a message.
+    "items:bulk": Entry({"POST": (LOGIN, 403, 403, 302)}),
+    "items:api-list": Entry({"GET": (403, 200, 200, 200)}),
     # Review: reviewers on the items handed to them; admins on every item.
     "review:next": Entry({"GET": SIGNED_IN}),
     "review:upcoming": Entry({"GET": SIGNED_IN}),

@@ -220,7 +220,7 @@ def test_migration_counts_batches_imported_before_the_fix(imported):
         items_generated=0, items_kept=0, figure_groups_total=0
     )
     migration = importlib.import_module(
-        "synthesis.migrations.0010_count_imported_batches"
+        "synthesis.migrations.0012_count_imported_batches"
     )
     migration.count_imported(apps, None)
     batch.refresh_from_db()

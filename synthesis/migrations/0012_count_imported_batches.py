@@ -25,6 +25,6 @@ def count_imported(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("synthesis", "0009_reruns_keep_verification_history")]
+    dependencies = [("synthesis", "0011_failure_status_message_prompt_size")]
 
     operations = [migrations.RunPython(count_imported, migrations.RunPython.noop)]

@@ -1,0 +1,180 @@
+"""Batches against OpenAI-compatible servers that refuse requests (issue 16, item 2).
+
+The servers are the local fake vLLM (real HTTP); the batch, chunks, failure
+rows, audit trail and batch page are the real ones.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from medsyn_app.audit.models import AuditEvent
+from synthesis import chunks, services
+from synthesis.models import (
+    Batch,
+    BatchStatus,
+    ChunkStatus,
+    GenerationFailure,
+    Item,
+    Verification,
+)
+from tests.fixtures.builders import make_figures
+from tests.fixtures.fake_openai_server import (
+    FakeOpenAIServer,
+    Reply,
+    error_body,
+    is_verifier,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def servers(settings):
+    """A generator server with room to spare and a verifier server whose
+    context is too small for a verifier prompt (about 1,200 tokens here)."""
+    with (
+        FakeOpenAIServer(model="gen", max_model_len=8192) as generator,
+        FakeOpenAIServer(model="ver", max_model_len=1024) as verifier,
+    ):
+        settings.MEDSYN_ENDPOINTS = {
+            **settings.MEDSYN_ENDPOINTS,
+            "gen-server": {
+                "runtime": "openai_compat",
+                "base_url": generator.base_url,
+                "model": "gen",
+                "roles": ["generator"],
+            },
+            "small-verifier": {
+                "runtime": "openai_compat",
+                "base_url": verifier.base_url,
+                "model": "ver",
+                "context_length": 4096,  # the registry is wrong; the server wins
+                "roles": ["verifier"],
+            },
+            "big-verifier": {
+                "runtime": "openai_compat",
+                "base_url": generator.base_url,
+                "model": "gen",
+                "roles": ["verifier"],
+            },
+        }
+        yield generator, verifier
+
+
+def launch(verifier: str = "small-verifier", **config) -> Batch:
+    return services.launch_batch(
+        created_by=None,
+        name="t",
+        config={
+            "generator": {"endpoint": "gen-server"},
+            "verifier": {"endpoint": verifier},
+            "chunk_size": 4,
+            **config,
+        },
+        enqueue=None,
+    )
+
+
+def test_a_verifier_context_too_small_pauses_the_batch_with_cause_and_fix(
+    servers, admin_client
+):
+    generator, verifier = servers
+    make_figures(8)
+    batch = launch()
+    first, second = batch.chunks.order_by("index")
+
+    assert chunks.run(chunk_id=first.pk) == "paused"
+
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.PAUSED
+    reason = batch.status_reason
+    assert "verifier server's context is 1,024 tokens" in reason
+    assert "--max-model-len" in reason
+    assert verifier.requests == []  # refused before sending: nothing reached it
+    assert generator.request_count == 4  # only the first chunk's requests
+    # Nothing of the chunk was written; it waits for the resume.
+    first.refresh_from_db()
+    assert first.status == ChunkStatus.PENDING and first.attempts == 0
+    assert not Item.objects.exists()
+    # The rest of the batch is not handed out while paused.
+    assert chunks.run(chunk_id=second.pk) == "skipped"
+    # The pause is in the audit trail, by MedSyn itself.
+    event = AuditEvent.objects.get(action="batch.pause")
+    assert event.actor is None and event.object_id == str(batch.pk)
+    assert event.after["reason"] == reason
+    # What the server said it serves, with the registry's mismatch.
+    info = batch.server_info["verifier"]
+    assert info["context_length"] == 1024 and "context_length=4,096" in info["mismatch"]
+
+    page = admin_client.get(reverse("synthesis:batch_detail", args=[batch.pk]))
+    html = page.content.decode()
+    assert "verifier server&#x27;s context is 1,024 tokens" in html
+    assert 'id="batch-status-reason"' in html and 'id="resume-batch"' in html
+    assert "context_length=4,096" in html
+
+
+def test_an_admin_resumes_a_paused_batch_and_it_runs(servers, admin_client):
+    make_figures(2)
+    batch = launch()
+    (chunk,) = batch.chunks.all()
+    assert chunks.run(chunk_id=chunk.pk) == "paused"
+    # The operator points the batch's verifier at a server with room.
+    Batch.objects.filter(pk=batch.pk).update(
+        config={**batch.config, "verifier": {"endpoint": "big-verifier"}}
+    )
+
+    admin_client.post(reverse("synthesis:batch_resume", args=[batch.pk]))
+
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.QUEUED and batch.status_reason == ""
+    resumed = AuditEvent.objects.get(action="batch.resume")
+    assert resumed.actor.username == "alice"
+    assert resumed.before["status"] == BatchStatus.PAUSED
+    assert chunks.run(chunk_id=chunk.pk) == "done"
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMPLETED and batch.items_kept == 2
+
+
+def test_a_400_is_not_retried_by_the_pipeline_and_its_message_is_stored(
+    servers, admin_client
+):
+    generator, _ = servers
+    make_figures(2)
+    batch = launch(verifier="big-verifier", chunk_size=2)
+    generator.fail(400, "top_p must be in (0, 1], got 7.0.")
+
+    assert chunks.run(chunk_id=batch.chunks.get().pk) == "done"
+
+    failure = GenerationFailure.objects.get()  # one row: attempt 1, no retry
+    assert failure.attempt == 1 and failure.reason == "backend_error"
+    assert failure.http_status == 400 and failure.cause == "refused"
+    assert failure.server_message == "top_p must be in (0, 1], got 7.0."
+    assert failure.prompt_tokens and failure.prompt_tokens > 256
+    # Two generation requests: the refused one was not sent again.
+    assert len([r for r in generator.requests if not is_verifier(r)]) == 2
+    assert Item.objects.count() == 1
+    page = admin_client.get(reverse("synthesis:batch_detail", args=[batch.pk]))
+    html = page.content.decode()
+    assert 'id="failure-groups"' in html
+    assert "server refuses the request" in html
+    assert "top_p must be in (0, 1], got 7.0." in html
+
+
+def test_a_verifier_refusal_after_successes_is_stored_not_paused(servers):
+    generator, _ = servers
+    make_figures(2)
+    batch = launch(verifier="big-verifier", chunk_size=1)
+    first, second = batch.chunks.order_by("index")
+    assert chunks.run(chunk_id=first.pk) == "done"
+    # Generation succeeds, then the verifier (same server) says no.
+    refused = Reply(status=400, body=error_body("guided_json is not supported"))
+    generator.intercept = lambda payload: refused if is_verifier(payload) else None
+    assert chunks.run(chunk_id=second.pk) == "done"
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.COMPLETED
+    failed = Verification.objects.exclude(error="").get()
+    assert failed.http_status == 400 and failed.cause == "schema_refused"
+    assert failed.server_message == "guided_json is not supported"
+    assert "HTTP 400" in failed.error_detail
