@@ -153,3 +153,18 @@ def test_api_preview_is_for_admins_only(reviewer_client):
         reverse("exports:api-preview"), {"name": "x"}, content_type="application/json"
     )
     assert response.status_code == 403
+
+
+def test_items_an_admin_excluded_are_named_in_preview_and_result(
+    admin_client, admin_user, eight
+):
+    from review.items import services as item_services
+
+    item_services.exclude_from_export(
+        item_ids=[eight[0].pk], actor=admin_user, reason="Caption names the patient"
+    )
+    page = admin_client.post(reverse("exports:preview"), FORM).content.decode()
+    assert 'data-cause="excluded_by_admin"><th scope="row">Excluded by an admin' in page
+    assert "<strong>2</strong> of 8 accepted items would be exported" in page
+    export = run(admin_user, formats=["jsonl"], seed=3)
+    assert export.manifest["breakdown"]["excluded"]["excluded_by_admin"] == 1
