@@ -229,3 +229,12 @@ def test_migration_counts_batches_imported_before_the_fix(imported):
         6,
         6,
     )
+
+
+def test_settled_batch_sends_the_rerun_panel_along(admin_client, batch):
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMPLETED)
+    fragment = _poll(admin_client, batch)
+    assert '<section id="batch-reruns" class="card" hx-swap-oob="true"' in fragment
+    assert 'id="rerun-form"' in fragment
+    Batch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    assert 'id="batch-reruns"' not in _poll(admin_client, batch)
