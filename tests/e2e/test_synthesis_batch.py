@@ -38,6 +38,9 @@ def test_admin_launches_a_batch_and_watches_it_complete(
         assert page.inner_text("#items-generated") == "8"
         assert page.inner_text("#items-kept") == "8"
         assert page.locator("#cancel-batch").count() == 0
+        # Settled in place: re-runs are offered and the "queued" banner is gone.
+        page.wait_for_selector("#rerun-form")
+        assert page.inner_text("#messages").strip() == ""
 
 
 def test_launch_form_counts_groups_live_and_cancel_asks_first(
