@@ -70,6 +70,7 @@ def test_export_reaches_done_and_explains_itself_without_a_reload(
         preview = page.wait_for_selector("#preview-breakdown")
         assert "3 of 8 accepted items would be exported" in preview.inner_text()
         assert "Licence not allowed" in preview.inner_text()
+        _screenshot(page, "export-preview")
         page.click("button:has-text('Start export')")
         page.wait_for_selector("h1:has-text('Eight accepted')")
         assert "queued" in page.inner_text("#messages")
