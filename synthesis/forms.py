@@ -14,6 +14,7 @@ from django import forms
 from medsyn_app import endpoints
 from synthesis import reruns, rubric, vocabulary
 from synthesis.batch_config import BatchConfigError
+from synthesis.models import Document
 
 # Where a service error about a config field is shown on this form.
 _FIELD_OF = {
@@ -37,21 +38,44 @@ def _endpoint_choices(role: str) -> list[tuple[str, str]]:
     return [(e.name, e.label) for e in endpoints.for_role(role)]
 
 
-class LaunchBatchForm(forms.Form):
-    name = forms.CharField(max_length=200)
+class FigureFilterForm(forms.Form):
+    """Which figures a batch takes; the launch form and its live count share it."""
+
     modality = forms.ChoiceField(
         required=False,
         choices=[("", "Any modality")] + [(m, m) for m in vocabulary.MODALITIES],
     )
-    document = forms.CharField(
-        required=False, max_length=200, help_text="Only figures of this source id."
+    document = forms.ModelChoiceField(
+        queryset=Document.objects.all(),
+        to_field_name="source_id",
+        required=False,
+        widget=forms.TextInput(
+            attrs={"list": "document-options", "autocomplete": "off"}
+        ),
+        help_text="Only figures of this document: type part of its id or title "
+        "and pick it from the list.",
+        error_messages={"invalid_choice": "No imported document has this id."},
     )
     sample = forms.IntegerField(
         required=False, min_value=1, help_text="A random sample of this many groups."
     )
+
+    def figure_filter(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        chosen = {k: data[k] for k in ("modality", "sample") if data.get(k)}
+        if data.get("document"):
+            chosen["document"] = data["document"].source_id
+        return chosen
+
+
+class LaunchBatchForm(FigureFilterForm):
+    field_order = ["name", "modality", "document", "sample"]
+
+    name = forms.CharField(max_length=200)
     generator_endpoint = forms.ChoiceField(
         label="Generator endpoint",
-        help_text="Model endpoints are set up by the operator.",
+        help_text="Model endpoints are set up by the operator. The demo endpoint "
+        "is a tiny model with random weights: its items are placeholders, not data.",
     )
     verifier_endpoint = forms.ChoiceField(label="Verifier endpoint")
     temperature = forms.FloatField(
@@ -104,10 +128,6 @@ class LaunchBatchForm(forms.Form):
     def add_service_error(self, error: BatchConfigError) -> None:
         """Show a refused launch on the field it is about (else above the form)."""
         self.add_error(_FIELD_OF.get(error.field), str(error))
-
-    def figure_filter(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        return {k: data[k] for k in ("modality", "document", "sample") if data.get(k)}
 
     def config(self) -> dict[str, Any]:
         data = self.cleaned_data
