@@ -85,10 +85,30 @@ def _timed(client: Client, params: dict) -> tuple[float, int]:
     return elapsed, sum(1 for s in sql if not s.startswith(control))
 
 
+def explain(user, name: str, params: dict) -> None:
+    """EXPLAIN ANALYZE of the page's item query, as the view builds it."""
+    from django.http import QueryDict
+
+    from review.items import selectors
+    from review.items.forms import FilterForm
+
+    data = QueryDict(mutable=True)
+    data.update({k: str(v) for k, v in params.items()})
+    form = FilterForm(data, user=user)
+    assert form.is_valid(), form.errors
+    query = selectors.page_query(
+        user=user, filters=form.filters(), after=form.cursor(), size=50
+    )
+    print(f"---- {name}\n{query.explain(analyze=True)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument(
+        "--explain", action="store_true", help="print each page query's plan"
+    )
     args = parser.parse_args()
     old_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
@@ -130,6 +150,9 @@ def main() -> None:
             normalized_score__gte=0.5, normalized_score__lte=0.6, item_id__lt=2000
         ).update(criteria=rubric_criteria(failed_gates=("Clinical Validity",)))
         _timed(client, {})  # the session's first request also saves it
+        if args.explain:
+            for name, params in cases.items():
+                explain(admin, name, params)
         for name, params in cases.items():
             rows = [_timed(client, params) for _ in range(args.rounds)]
             times = sorted(ms for ms, _ in rows[3:])

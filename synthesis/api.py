@@ -30,6 +30,22 @@ class BatchOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class FailureGroupOutput(serializers.Serializer):
+    """Failures of one stage with one cause, with what one of them said."""
+
+    stage = serializers.ChoiceField(choices=["generation", "verification"])
+    cause = serializers.CharField(help_text="backends.base CAUSE_*, or empty")
+    label = serializers.CharField()
+    reason = serializers.CharField(help_text="the stored reason or verifier error")
+    http_status = serializers.IntegerField(allow_null=True)
+    count = serializers.IntegerField()
+    example = serializers.CharField(help_text="what the server (or backend) said")
+    prompt_tokens = serializers.IntegerField(allow_null=True)
+
+    class Meta:
+        ref_name = "BatchFailureGroup"
+
+
 class BatchProgressOutput(BatchOutput):
     """The batch with its live progress (counts per chunk status, rates)."""
 
@@ -41,12 +57,18 @@ class BatchProgressOutput(BatchOutput):
     failures_by_reason = serializers.DictField(child=serializers.IntegerField())
     verifier_errors = serializers.DictField(child=serializers.IntegerField())
     chunk_errors = serializers.DictField(child=serializers.IntegerField())
+    failure_groups = FailureGroupOutput(many=True)
+    server_info = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="by role: the server's context (max_model_len), the registry's, "
+        "a mismatch, and whether prompts are counted",
+    )
 
     class Meta(BatchOutput.Meta):
         fields = [
             *BatchOutput.Meta.fields, "chunks", "percent", "items_per_minute",
             "tokens_per_second", "pass_rate", "failures_by_reason",
-            "verifier_errors", "chunk_errors",
+            "verifier_errors", "chunk_errors", "failure_groups", "server_info",
         ]  # fmt: skip
 
 
@@ -127,6 +149,10 @@ class BatchDetailApi(APIView):
                 "failures_by_reason": dict(progress.failures_by_reason),
                 "verifier_errors": dict(progress.verifier_errors),
                 "chunk_errors": dict(progress.chunk_errors),
+                "failure_groups": FailureGroupOutput(
+                    progress.failure_groups, many=True
+                ).data,
+                "server_info": progress.batch.server_info,
             }
         )
 

@@ -243,6 +243,8 @@ def _run_claimed(held: Claim) -> str:
         if not renew(claim=held):
             return "superseded"
 
+    made, alike = pipeline.drop_near_duplicates(made)
+    failed.extend((g, g.unit.attempt) for g in alike)
     if _paused_for_configuration(
         held, "generator", [g.error for g, _ in failed] if not made else []
     ):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
+from rapidfuzz import fuzz
 
 from synthesis import parsing, prompts, rubric
 from synthesis.backends.base import (
@@ -24,6 +25,11 @@ from synthesis.backends.base import (
     GenerationRequest,
     SamplingParams,
 )
+
+# Items of one figure group this alike (rapidfuzz ratio, 0-100, on the question
+# and the sorted options) are one item said twice: later ones are dropped.
+NEAR_DUPLICATE = "near_duplicate"
+NEAR_DUPLICATE_RATIO = 95.0
 
 GENERATOR_SYSTEM = "You are an expert medical-education item writer."
 VERIFIER_SYSTEM = "You are a strict biomedical multiple-choice question verifier."
@@ -78,12 +84,14 @@ class Generated:
     def retryable(self) -> bool:
         """Whether another attempt can help: a resample can fix a bad answer,
         nothing fixes a request the server refuses or a context that is full."""
-        if self.error is None or self.failure not in (
-            parsing.BACKEND_ERROR,
-            parsing.TRUNCATED,
-        ):
+        if self.error is None:
             return True
-        return self.error.retryable and self.error.cause != CAUSE_CUT_BY_CONTEXT
+        if self.failure == parsing.TRUNCATED:
+            # A resample may be shorter than max_tokens; the context stays full.
+            return self.error.cause != CAUSE_CUT_BY_CONTEXT
+        if self.failure == parsing.BACKEND_ERROR:
+            return self.error.retryable
+        return True
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,41 @@ def generate(
         )
         for unit in units
     ]
+
+
+def _sample_text(item: parsing.ParsedItem) -> str:
+    options = sorted(" ".join(str(v).split()).casefold() for v in item.options.values())
+    return " ".join(item.question.split()).casefold() + " | " + " | ".join(options)
+
+
+def drop_near_duplicates(
+    made: Sequence[Generated], *, ratio: float = NEAR_DUPLICATE_RATIO
+) -> tuple[list[Generated], list[Generated]]:
+    """(kept, dropped): an item nearly identical to an earlier sample of its
+    figure group is dropped with the reason and how alike it was."""
+    kept: list[Generated] = []
+    dropped: list[Generated] = []
+    seen: dict[str, list[tuple[int, str]]] = {}
+    for g in sorted(made, key=lambda g: (g.unit.group.key, g.unit.sample_index)):
+        if g.item is None:
+            kept.append(g)
+            continue
+        text = _sample_text(g.item)
+        earlier = seen.setdefault(g.unit.group.key, [])
+        match = max(
+            ((fuzz.ratio(text, other), index) for index, other in earlier),
+            default=None,
+        )
+        if match is not None and match[0] >= ratio:
+            detail = (
+                f"{match[0]:.0f}% alike (question and options) to sample {match[1]} "
+                "of this figure group"
+            )
+            dropped.append(replace(g, item=None, failure=NEAR_DUPLICATE, detail=detail))
+            continue
+        earlier.append((g.unit.sample_index, text))
+        kept.append(g)
+    return kept, dropped
 
 
 def _missing(request_id: str) -> Completion:

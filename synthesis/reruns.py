@@ -281,6 +281,11 @@ def run(*, rerun_id: int) -> str:
     return "done"
 
 
+def give_up(*, rerun_id: int, error: str) -> None:
+    """Fail a re-run whose model server stayed down through every retry."""
+    _finish(Rerun.objects.get(pk=rerun_id), error=error)
+
+
 def _finish(rerun: Rerun, *, error: str = "") -> None:
     services.refresh_batch_counters(batch_id=rerun.batch_id)
     with transaction.atomic():
@@ -424,11 +429,21 @@ def _verification(
 def _follow_verdicts(verdicts: dict[int, pipeline.Verdict]) -> None:
     """Kept or dropped by the newest verdict, unless a reviewer has decided:
     then the status is the reviewer's and stays (the verdict is still stored).
-    `reviews` is the review app's relation to Item, named here as a lookup."""
+
+    A decision counts while it is current (neither undone nor superseded);
+    `reviews` is the review app's relation to Item, named here as a lookup so
+    synthesis does not import review.
+    """
+    decided = Item.objects.filter(
+        pk__in=verdicts,
+        reviews__isnull=False,
+        reviews__undone_at__isnull=True,
+        reviews__superseded_at__isnull=True,
+    ).values("pk")
     for kept in (True, False):
         ids = [pk for pk, v in verdicts.items() if v.score.kept is kept]
-        Item.objects.filter(
-            pk__in=ids, status__in=VERIFIER_STATUSES, reviews__isnull=True
+        Item.objects.filter(pk__in=ids, status__in=VERIFIER_STATUSES).exclude(
+            pk__in=decided
         ).update(
             status=ItemStatus.KEPT if kept else ItemStatus.DROPPED,
             updated_at=timezone.now(),

@@ -11,13 +11,24 @@ from django.utils import timezone
 from synthesis import failures
 from synthesis.models import (
     Batch,
+    BatchKind,
     BatchStatus,
     ChunkStatus,
     GenerationFailure,
+    ImportJob,
     Verification,
 )
 
 ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+# How often (seconds) a batch page asks again, by status; a final status is
+# absent, so the page stops asking. Waiting and paused batches move only when
+# the queue or the operator acts, so they are asked about less often.
+POLL_SECONDS = {
+    BatchStatus.QUEUED: 2,
+    BatchStatus.RUNNING: 2,
+    BatchStatus.WAITING: 10,
+    BatchStatus.PAUSED: 10,
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +65,14 @@ class Progress:
     @property
     def active(self) -> bool:
         return self.batch.status in ACTIVE
+
+    @property
+    def poll_seconds(self) -> int | None:
+        return POLL_SECONDS.get(self.batch.status)
+
+    @property
+    def imported(self) -> bool:
+        return self.batch.kind == BatchKind.IMPORTED
 
     @property
     def can_cancel(self) -> bool:
@@ -173,3 +192,24 @@ def _elapsed_seconds(batch: Batch) -> float | None:
         return None
     end = batch.finished_at or timezone.now()
     return max((end - batch.started_at).total_seconds(), 1e-6)
+
+
+def import_jobs(batch: Batch) -> list[ImportJob]:
+    """The imports that brought an imported batch its items (oldest first)."""
+    ids = batch.config.get("import_job_ids", []) if batch.config else []
+    return list(ImportJob.objects.filter(pk__in=ids).order_by("pk"))
+
+
+SAMPLING_FIELDS = (
+    ("temperature", "Temperature"),
+    ("top_p", "Top-p"),
+    ("max_tokens", "Max tokens"),
+    ("seed", "Seed"),
+)
+
+
+def sampling_rows(sampling: Any) -> list[tuple[str, Any]]:
+    """A batch's sampling settings as labelled fields, in a fixed order."""
+    if not isinstance(sampling, dict):
+        return []
+    return [(label, sampling[key]) for key, label in SAMPLING_FIELDS if key in sampling]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -13,10 +12,11 @@ from django.utils import timezone
 
 from medsyn_app import queueing
 from medsyn_app.audit import services as audit
-from synthesis import batch_config, rebalancing, selectors
+from synthesis import batch_config, figure_selection, rebalancing, selectors
 from synthesis.batch_config import BatchConfigError
 from synthesis.models import (
     Batch,
+    BatchKind,
     BatchStatus,
     Chunk,
     ChunkStatus,
@@ -40,7 +40,8 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     """Recompute a batch's cached counters from its rows (the rows are the ledger)."""
     batch = Batch.objects.select_for_update().get(pk=batch_id)
     counts = batch.items.aggregate(
-        generated=Count("id"),
+        # Distinct: an item with several verifications joins several rows.
+        generated=Count("id", distinct=True),
         verified=Count("id", filter=Q(verifications__isnull=False), distinct=True),
     )
     batch.items_generated = counts["generated"]
@@ -61,27 +62,29 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     return batch
 
 
-def _select_groups(figure_filter: Mapping[str, Any], seed: int) -> list[list[int]]:
-    """Figure ids grouped by figure group, in a stable order (then sampled)."""
-    figures = Figure.objects.all()
-    if figure_filter.get("modality"):
-        figures = figures.filter(modality=figure_filter["modality"])
-    if figure_filter.get("document"):
-        figures = figures.filter(document__source_id=figure_filter["document"])
-    if figure_filter.get("figure_ids"):
-        figures = figures.filter(pk__in=figure_filter["figure_ids"])
-    groups: dict[str, list[int]] = {}
-    for key, figure_id in figures.order_by("group_key", "id").values_list(
-        "group_key", "id"
-    ):
-        groups.setdefault(key, []).append(figure_id)
-    chosen = list(groups.values())
-    if sample := figure_filter.get("sample"):
-        rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not secrecy
-        chosen = sorted(rng.sample(chosen, min(sample, len(chosen))))
-    if limit := figure_filter.get("limit"):
-        chosen = chosen[:limit]
-    return chosen
+@transaction.atomic
+def record_import(*, batch_id: int, import_job_id: int | None) -> Batch:
+    """An import added items to an imported batch: count them, note the import.
+
+    Imported items skip generation and verification and go straight to
+    review, so every one counts as kept; figure groups are those the items
+    show. The import's id is kept in the batch config so the batch page can
+    say where its items came from.
+    """
+    batch = Batch.objects.select_for_update().get(pk=batch_id, kind=BatchKind.IMPORTED)
+    items = batch.items.all()
+    batch.items_generated = items.count()
+    batch.items_kept = batch.items_generated
+    batch.figure_groups_total = (
+        Figure.objects.filter(items__batch=batch).values("group_key").distinct().count()
+    )
+    fields = ["items_generated", "items_kept", "figure_groups_total"]
+    jobs = list(batch.config.get("import_job_ids", []))
+    if import_job_id is not None and import_job_id not in jobs:
+        batch.config = {**batch.config, "import_job_ids": [*jobs, import_job_id]}
+        fields.append("config")
+    batch.save(update_fields=fields)
+    return batch
 
 
 def launch_batch(
@@ -100,7 +103,9 @@ def launch_batch(
     batch_config.check_filter(figure_filter)
     full = batch_config.resolve(config or {})
     full["figure_filter"] = figure_filter
-    groups = _select_groups(figure_filter, seed=full["sampling"].get("seed") or 0)
+    groups = figure_selection.select_groups(
+        figure_filter, seed=full["sampling"].get("seed") or 0
+    )
     if not groups:
         raise BatchConfigError("no figures match this selection")
     figure_keys = dict(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from synthesis import chunks, reruns, services
 from synthesis.backends.base import BackendUnavailable
@@ -69,6 +69,7 @@ def requeue_waiting_batches() -> None:
 
 @shared_task(
     name="synthesis.tasks.run_rerun",
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     ignore_result=True,
@@ -79,9 +80,16 @@ def requeue_waiting_batches() -> None:
     soft_time_limit=3 * 3600,
     time_limit=3 * 3600 + 300,
 )
-def run_rerun(rerun_id: int) -> None:
-    """Verify or generate again part of a batch; a redelivery skips what is done."""
-    reruns.run(rerun_id=rerun_id)
+def run_rerun(self: Task, rerun_id: int) -> None:
+    """Verify or generate again part of a batch; a redelivery skips what is done.
+    A model server still down after the last retry fails the re-run, saying so."""
+    try:
+        reruns.run(rerun_id=rerun_id)
+    except BackendUnavailable as exc:
+        if self.request.retries >= self.max_retries:
+            reruns.give_up(rerun_id=rerun_id, error=f"model server unavailable: {exc}")
+            return
+        raise
 
 
 def send_rerun(rerun_id: int, queue: str) -> None:

@@ -9,6 +9,7 @@ app_name = "synthesis"
 urlpatterns = [
     path("batches/", views.batch_list, name="batch_list"),
     path("batches/new/", views.batch_launch, name="batch_launch"),
+    path("batches/new/match/", views.batch_launch_match, name="batch_launch_match"),
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/cancel/", views.batch_cancel, name="batch_cancel"),
     path("batches/<int:pk>/resume/", views.batch_resume, name="batch_resume"),

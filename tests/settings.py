@@ -8,6 +8,9 @@ DJANGO_SETTINGS_MODULE, so they hold the same registry.
 
 from __future__ import annotations
 
+import json
+import os
+
 from medsyn_app.endpoints import DEMO, DEMO_NAME
 from medsyn_app.settings import *  # noqa: F403
 
@@ -63,6 +66,9 @@ MEDSYN_ENDPOINTS = {
     "fake-answerer-down": _fake("evaluation", "DownBackend"),
     "fake-answerer-broken": _fake("evaluation", "BrokenBackend"),
 }
+# Endpoints a test adds for the Celery workers it starts (e.g. local fake
+# OpenAI-compatible servers on random ports), as JSON in the worker's env.
+MEDSYN_ENDPOINTS.update(json.loads(os.environ.get("MEDSYN_TEST_ENDPOINTS") or "{}"))
 MEDSYN_GENERATOR_ENDPOINT = "demo"
 MEDSYN_VERIFIER_ENDPOINT = "demo"
 

@@ -20,7 +20,7 @@ from synthesis.models import ItemStatus
 YES_NO = ("yes", "no")
 
 
-class DecisionOutput(serializers.Serializer):
+class ItemDecisionOutput(serializers.Serializer):
     reviewer = serializers.CharField()
     decision = serializers.CharField()
     reason = serializers.CharField()
@@ -39,7 +39,7 @@ class ItemRowOutput(serializers.Serializer):
     score = serializers.FloatField(allow_null=True)
     failed_gates = serializers.ListField(child=serializers.CharField())
     verifier_error = serializers.CharField()
-    decisions = DecisionOutput(many=True)
+    decisions = ItemDecisionOutput(many=True)
     flags = serializers.ListField(child=serializers.CharField())
     edits = serializers.ListField(child=serializers.CharField())
     excluded_from_export = serializers.CharField(source="excluded")

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 
 from medsyn_app.roles import is_admin
 from review.items.selectors import (
@@ -18,7 +19,7 @@ from review.items.selectors import (
     Sort,
 )
 from review.items.services import MAX_ITEMS
-from review.models import RejectReason
+from review.models import RejectReason, Review
 from synthesis.models import Batch, ItemStatus
 
 YES_NO = (("", "Any"), ("yes", "Yes"), ("no", "No"))
@@ -80,7 +81,9 @@ class FilterForm(forms.Form):
         if not is_admin(user):
             reviewers = reviewers.filter(pk=user.pk)
         else:
-            reviewers = reviewers.filter(reviews__isnull=False).distinct()
+            # Only people who decided something: a semi-join on the reviewer index.
+            decided = Review.objects.filter(reviewer=OuterRef("pk"))
+            reviewers = reviewers.filter(Exists(decided))
         self.fields["reviewer"].choices = [
             ("", "Any reviewer"),
             *reviewers.order_by("username").values_list("pk", "username"),

@@ -1,10 +1,11 @@
 """Full-text search over an item's question, options and its figures' captions.
 
-On PostgreSQL the match uses the expression GIN indexes of synthesis migration
-0009 (the expressions below are the same text, so the planner can use them);
-words are parsed by `websearch_to_tsquery`, so "quoted phrases", `or` and
-`-word` work. Elsewhere (SQLite, the quick start) every word must appear in
-the question, an option or a caption, case-insensitively.
+On PostgreSQL the match reads `synthesis_item.search_vector`, which the
+database keeps in step with the three (synthesis migration 0012) and indexes
+with GIN; words are parsed by `websearch_to_tsquery`, so "quoted phrases",
+`or` and `-word` work, and English stemming finds "occluded" from "occlusion".
+Elsewhere (SQLite, the quick start) every word must appear in the question,
+an option or a caption, case-insensitively.
 
 The rubric filter "failed gate" reads the verifier's criteria JSON the same
 way on both: a gate (Essential) row with that title whose score is not its
@@ -17,24 +18,25 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, Exists, Expression, OuterRef, Q
-from django.db.models.expressions import RawSQL
 
 from synthesis.models import ItemFigure
 
-ITEM_VECTOR = (
-    "to_tsvector('english'::regconfig, question)"
-    " || jsonb_to_tsvector('english'::regconfig, options, '[\"string\"]'::jsonb)"
-)
-CAPTION_VECTOR = "to_tsvector('english'::regconfig, caption)"
-QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
 
-# Constant text (parameters are bound separately), so no injection.
-_MATCHING_ITEMS = (
-    f"SELECT id FROM synthesis_item WHERE {ITEM_VECTOR} @@ {QUERY}"  # noqa: S608
-    " UNION SELECT l.item_id FROM synthesis_itemfigure l"
-    " JOIN synthesis_figure f ON f.id = l.figure_id"
-    f" WHERE {CAPTION_VECTOR.replace('caption', 'f.caption')} @@ {QUERY}"
-)
+class SearchMatch(Expression):
+    """True when the item row's stored search vector matches the text."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def as_sql(self, compiler: Any, conn: Any) -> tuple[str, list[Any]]:
+        # The column is not a model field: name it on the item table's alias.
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        sql = f"{table}.search_vector @@ websearch_to_tsquery('english'::regconfig, %s)"
+        return sql, [self.text]
 
 
 def matching(text: str) -> Q:
@@ -43,7 +45,7 @@ def matching(text: str) -> Q:
     if not text:
         return Q()
     if connection.vendor == "postgresql":
-        return Q(pk__in=RawSQL(_MATCHING_ITEMS, [text, text]))  # noqa: S611
+        return Q(SearchMatch(text))
     return fallback(text)
 
 

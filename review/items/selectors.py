@@ -24,14 +24,12 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    FloatField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
 
 from medsyn_app.roles import is_admin
 from review import consensus, evidence, overlap
@@ -74,7 +72,8 @@ class Sort:
     BY_SCORE = (SCORE_HIGH, SCORE_LOW)
 
 
-# Items never verified sort below every score (scores lie in [0, 1]).
+# Items with no scored verdict come after every score, in either direction;
+# their cursors carry this score (scores lie in [0, 1]).
 NO_SCORE = -1.0
 
 
@@ -181,13 +180,6 @@ def latest_verifications() -> QuerySet[Verification]:
     return Verification.objects.filter(~Exists(newer))
 
 
-def _latest_score() -> Subquery:
-    latest = Verification.objects.filter(item=OuterRef("pk")).order_by(
-        "-created_at", "-id"
-    )
-    return Subquery(latest.values("normalized_score")[:1], output_field=FloatField())
-
-
 def filtered(items: QuerySet[Item], filters: Filters, user: Any) -> QuerySet[Item]:
     """`items` narrowed by every filter that is set."""
     admin = is_admin(user)
@@ -243,27 +235,7 @@ def filtered(items: QuerySet[Item], filters: Filters, user: Any) -> QuerySet[Ite
 
 
 def ordered(items: QuerySet[Item], sort: str, after: Cursor | None) -> QuerySet[Item]:
-    """Sort and start after the cursor: a keyset, so depth costs nothing extra."""
-    if sort in Sort.BY_SCORE:
-        items = items.annotate(
-            sort_score=Coalesce(
-                _latest_score(), Value(NO_SCORE), output_field=FloatField()
-            )
-        )
-        high = sort == Sort.SCORE_HIGH
-        if after is not None:
-            score = after.score if after.score is not None else NO_SCORE
-            if high:
-                items = items.filter(
-                    Q(sort_score__lt=score) | Q(sort_score=score, pk__lt=after.pk)
-                )
-            else:
-                items = items.filter(
-                    Q(sort_score__gt=score) | Q(sort_score=score, pk__gt=after.pk)
-                )
-        return items.order_by(
-            *(("-sort_score", "-pk") if high else ("sort_score", "pk"))
-        )
+    """Newest or oldest first, after the cursor: a keyset, so depth costs nothing."""
     if sort == Sort.OLDEST:
         if after is not None:
             items = items.filter(pk__gt=after.pk)
@@ -271,6 +243,87 @@ def ordered(items: QuerySet[Item], sort: str, after: Cursor | None) -> QuerySet[
     if after is not None:
         items = items.filter(pk__lt=after.pk)
     return items.order_by("-pk")
+
+
+def _with_page_columns(items: QuerySet[Item], user: Any) -> QuerySet[Item]:
+    """What the rows read from the item query itself (the raw output stays out)."""
+    if is_admin(user):
+        exclusion = ExportExclusion.objects.filter(item=OuterRef("pk"))
+        items = items.annotate(excluded_reason=Subquery(exclusion.values("reason")[:1]))
+    else:
+        first = Review.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
+        items = items.annotate(
+            status_before_review=Subquery(first.values("status_before")[:1])
+        )
+    return items.select_related("batch").defer("raw_output")
+
+
+def scored_query(
+    items: QuerySet[Item], sort: str, after: Cursor | None
+) -> QuerySet[Verification]:
+    """(item id, score) of the items' latest scored verdicts, in score order.
+
+    Read off the verification score index and stopped at a page, rather than
+    scoring every item and sorting them all.
+    """
+    scored = latest_verifications().filter(
+        normalized_score__isnull=False, item_id__in=items.values("pk")
+    )
+    high = sort == Sort.SCORE_HIGH
+    if after is not None and after.score is not None:
+        if high:
+            scored = scored.filter(
+                Q(normalized_score__lt=after.score)
+                | Q(normalized_score=after.score, item_id__lt=after.pk)
+            )
+        else:
+            scored = scored.filter(
+                Q(normalized_score__gt=after.score)
+                | Q(normalized_score=after.score, item_id__gt=after.pk)
+            )
+    order = (
+        ("-normalized_score", "-item_id") if high else ("normalized_score", "item_id")
+    )
+    return scored.order_by(*order).values_list("item_id", "normalized_score")
+
+
+def _by_score(
+    items: QuerySet[Item], user: Any, sort: str, after: Cursor | None, size: int
+) -> list[Item]:
+    """Scored items in score order, then the never-scored ones (newest first)."""
+    found: list[Item] = []
+    in_tail = after is not None and after.score == NO_SCORE
+    if not in_tail:
+        pairs = list(scored_query(items, sort, after)[: size + 1])
+        by_pk = _with_page_columns(items, user).in_bulk([pk for pk, _ in pairs])
+        for pk, score in pairs:
+            item = by_pk[pk]
+            item.sort_score = score
+            found.append(item)
+    if len(found) <= size:
+        has_score = latest_verifications().filter(
+            item=OuterRef("pk"), normalized_score__isnull=False
+        )
+        tail = items.filter(~Exists(has_score))
+        if in_tail:
+            tail = tail.filter(pk__lt=after.pk)
+        for item in _with_page_columns(tail.order_by("-pk"), user)[
+            : size + 1 - len(found)
+        ]:
+            item.sort_score = NO_SCORE
+            found.append(item)
+    return found
+
+
+def page_query(
+    *, user: Any, filters: Filters, after: Cursor | None, size: int
+) -> QuerySet[Any]:
+    """The page's main query (one row more than `size`, to see if more follow)."""
+    items = filtered(visible_items(user), filters, user)
+    if filters.sort in Sort.BY_SCORE:
+        return scored_query(items, filters.sort, after)[: size + 1]
+    items = ordered(items, filters.sort, after)
+    return _with_page_columns(items, user)[: size + 1]
 
 
 def page(
@@ -281,13 +334,11 @@ def page(
     size: int = DEFAULT_PAGE_SIZE,
 ) -> Page:
     """One page of the browser as `user` may see it."""
-    items = ordered(filtered(visible_items(user), filters, user), filters.sort, after)
-    if not is_admin(user):
-        first = Review.objects.filter(item=OuterRef("pk")).order_by("created_at", "id")
-        items = items.annotate(
-            status_before_review=Subquery(first.values("status_before")[:1])
-        )
-    found = list(items.select_related("batch")[: size + 1])
+    if filters.sort in Sort.BY_SCORE:
+        items = filtered(visible_items(user), filters, user)
+        found = _by_score(items, user, filters.sort, after, size)
+    else:
+        found = list(page_query(user=user, filters=filters, after=after, size=size))
     more = len(found) > size
     found = found[:size]
     rows = rows_for(found, user)
@@ -305,12 +356,14 @@ def page(
 
 
 def rows_for(items: list[Item], user: Any) -> list[Row]:
-    """Rows for these items: five queries, whatever their number."""
+    """Rows for these items: three queries, whatever their number."""
     admin = is_admin(user)
     ids = [item.pk for item in items]
     verdicts: dict[int, Verification] = {}
-    for verification in Verification.objects.filter(item_id__in=ids).order_by(
-        "item_id", "-created_at", "-id"
+    for verification in (
+        Verification.objects.filter(item_id__in=ids)
+        .order_by("item_id", "-created_at", "-id")
+        .only("item_id", "criteria", "normalized_score", "kept", "error", "created_at")
     ):
         verdicts.setdefault(verification.item_id, verification)
     reviews: dict[int, list[Review]] = defaultdict(list)
@@ -324,15 +377,6 @@ def rows_for(items: list[Item], user: Any) -> list[Row]:
     edits: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for item_id, author_id, text in _edit_lines(ids):
         edits[item_id].append((author_id, text))
-    excluded = (
-        dict(
-            ExportExclusion.objects.filter(item_id__in=ids).values_list(
-                "item_id", "reason"
-            )
-        )
-        if admin
-        else {}
-    )
     rows = []
     for item in items:
         blind = not admin and overlap.open_in_row(item)
@@ -361,7 +405,7 @@ def rows_for(items: list[Item], user: Any) -> list[Row]:
                     for author_id, text in edits[item.pk]
                     if not blind or author_id == user.pk
                 ],
-                excluded=excluded.get(item.pk, ""),
+                excluded=getattr(item, "excluded_reason", None) or "",
                 blind=blind,
             )
         )
@@ -369,24 +413,29 @@ def rows_for(items: list[Item], user: Any) -> list[Row]:
 
 
 def _edit_lines(ids: list[int]) -> list[tuple[int, int, str]]:
-    """(item id, author id, "v2 by bob") for edits and open proposals."""
-    lines = [
-        (item_id, author_id, f"v{version} by {username}")
-        for item_id, author_id, version, username in ItemRevision.objects.filter(
-            item_id__in=ids
-        )
-        .order_by("item_id", "version")
+    """(item id, author id, "v2 by bob") for edits and open proposals: one query."""
+    revisions = (
+        ItemRevision.objects.filter(item_id__in=ids)
+        .order_by()
         .values_list("item_id", "author_id", "version", "author__username")
-    ]
-    lines += [
-        (item_id, author_id, f"proposed by {username}")
-        for item_id, author_id, username in EditProposal.objects.filter(
+    )
+    proposals = (
+        EditProposal.objects.filter(
             current_q("review__"), item_id__in=ids, adopted_at__isnull=True
         )
-        .order_by("item_id", "created_at")
-        .values_list("item_id", "author_id", "author__username")
+        .annotate(version=Value(0))
+        .order_by()
+        .values_list("item_id", "author_id", "version", "author__username")
+    )
+    rows = sorted(revisions.union(proposals, all=True))
+    return [
+        (
+            item_id,
+            author_id,
+            f"v{version} by {name}" if version else f"proposed by {name}",
+        )
+        for item_id, author_id, version, name in rows
     ]
-    return lines
 
 
 def _decision_view(review: Review) -> DecisionView:

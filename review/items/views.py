@@ -42,7 +42,9 @@ def item_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "admin": is_admin(request.user),
-        "bulk_form": BulkForm(initial={"back": request.get_full_path()}),
+        "bulk_form": BulkForm(
+            auto_id="bulk_%s", initial={"back": request.get_full_path()}
+        ),
         "first_url": f"?{query.urlencode()}",
         "next_url": f"?{next_query.urlencode()}" if page.next_cursor else "",
         "paged": bool(form.cursor()),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from synthesis.backends.base import (
@@ -112,6 +112,12 @@ _CONTEXT_PATTERNS = (
         r"|$)",
         re.DOTALL,
     ),
+    # vLLM in-process: "The decoder prompt (length 3000) is longer than the
+    # maximum model length of 2048."
+    re.compile(
+        r"prompt (?:\(length |length of )(?P<prompt>\d+)\)? is longer than the "
+        r"maximum model length of (?P<context>\d+)"
+    ),
 )
 _SCHEMA_WORDS = re.compile(
     r"json[_ ]?schema|response_format|guided|grammar|structured output|xgrammar|"
@@ -140,6 +146,11 @@ def server_message(text: str) -> str:
 def refusal(status: int, text: str) -> CompletionError:
     """A final 4xx as a non-retryable error that says what the server said."""
     said = server_message(text)
+    return replace(classify(said, prefix=f"HTTP {status}: "), status=status)
+
+
+def classify(said: str, *, prefix: str = "") -> CompletionError:
+    """A runtime's refusal as a non-retryable error: context or schema or other."""
     numbers: dict[str, int | None] = {}
     cause = CAUSE_REFUSED
     for pattern in _CONTEXT_PATTERNS:
@@ -157,10 +168,9 @@ def refusal(status: int, text: str) -> CompletionError:
     if cause == CAUSE_REFUSED and _SCHEMA_WORDS.search(said):
         cause = CAUSE_SCHEMA_REFUSED
     return CompletionError(
-        f"HTTP {status}: {said}",
+        f"{prefix}{said}",
         retryable=False,
         cause=cause,
-        status=status,
         server_message=said,
         **numbers,
     )

@@ -170,6 +170,7 @@ def store_item(
         for position, figure in enumerate(figures)
     )
     tally.items_created += 1
+    tally.batch_ids.add(batch.pk)
 
 
 def _joint_key(figures: list[Figure]) -> str:

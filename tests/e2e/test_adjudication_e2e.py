@@ -69,9 +69,13 @@ def test_admin_settles_a_dispute_from_the_queue(
     page.wait_for_selector("#reviews .review-column >> nth=1")
     assert "Diagnosis leaked in the stem" in page.inner_text("#reviews")
     # The evidence: the figure (loaded), its caption and the verifier's rubric.
-    page.wait_for_function(
-        "document.querySelector('#adjudication-card img').naturalWidth > 0"
-    )
+    figure = page.locator("#adjudication-card img").first
+    figure.wait_for()
+    for _ in range(50):
+        if figure.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    assert figure.evaluate("img => img.naturalWidth") > 0
     assert "right lower lobe consolidation" in page.inner_text("#adjudication-card")
     assert page.locator("#rubric-panel .rubric-table tbody tr").count() >= 7
     assert page.inner_text("#status-badge") == "Reviewers disagree"

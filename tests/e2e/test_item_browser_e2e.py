@@ -63,3 +63,25 @@ def test_admin_searches_a_word_and_sees_who_rejected_and_why(page, live_server, 
     assert "Factually wrong" in decisions
     assert "The occlusion is in the circumflex, not the LAD." in decisions
     _screenshot(page, "item-detail")
+
+
+def test_admin_excludes_every_picked_item_from_export(page, live_server, login):
+    from medsyn_app.audit.models import AuditEvent
+    from review.models import ExportExclusion
+
+    make_user("alice", role="admin")
+    batch = make_batch("Exclusion batch")
+    items = [make_reviewable_item(batch) for _ in range(3)]
+    login("alice", PASSWORD)
+    page.goto(f"{live_server.url}/items/?batch={batch.pk}")
+    page.check("#pick-all")
+    assert page.locator('#item-table input[name="items"]:checked').count() == 3
+    page.select_option("#bulk_action", "exclude_from_export")
+    page.fill("#bulk_reason", "Licence unclear")
+    page.click("#bulk-submit")
+    page.wait_for_selector(".message.success")
+    assert page.locator("#item-table .badge.bad").count() == 3
+    assert ExportExclusion.objects.filter(item__in=items).count() == 3
+    events = AuditEvent.objects.filter(action="items.excluded_from_export")
+    assert {e.actor_username for e in events} == {"alice"}
+    assert events.count() == 3

@@ -210,12 +210,14 @@ PAGES: dict[str, Entry] = {
     # Exports: admins only.
     "exports:list": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
     "exports:detail": Entry({"GET": ADMIN_PAGE}, _export),
+    "exports:preview": Entry({"POST": ADMIN_FORM_POST}),
     "exports:archive": Entry({"GET": ADMIN_PAGE}, _export),
     "exports:file": Entry(
         {"GET": ADMIN_PAGE}, lambda w: {"pk": w.export.pk, "path": "manifest.json"}
     ),
     "exports:api-list": Entry({"GET": ADMIN_API, "POST": ADMIN_API_POST}),
     "exports:api-detail": Entry({"GET": ADMIN_API}, _export),
+    "exports:api-preview": Entry({"POST": ADMIN_API_POST}),
     # Quality and adjudication: admins; an item's reviews: its reviewers, blind.
     "quality:dashboard": Entry({"GET": ADMIN_PAGE}),
     "quality:adjudication_queue": Entry({"GET": ADMIN_PAGE}),
@@ -248,6 +250,7 @@ PAGES: dict[str, Entry] = {
     # Batches: admins only.
     "synthesis:batch_list": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_launch": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
+    "synthesis:batch_launch_match": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_detail": Entry({"GET": ADMIN_PAGE}, _batch),
     "synthesis:batch_cancel": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
     "synthesis:batch_resume": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),

@@ -1,5 +1,5 @@
-"""Launch, cancel and resume of a batch are in the audit log, with who did it;
-queue-policy and overlap changes are covered in tests/integration/review."""
+"""Launch, cancel and resume of a batch, its queue policy and its overlap plan
+are in the audit log, with the admin who did it from the page."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.urls import reverse
 from medsyn_app.audit.models import AuditEvent
 from synthesis import services
 from synthesis.models import Batch, BatchStatus
-from tests.fixtures.builders import make_figures
+from tests.fixtures.builders import add_kept_items, make_batch, make_figures
 from tests.fixtures.fake_backends import fake_config
 
 pytestmark = pytest.mark.django_db
@@ -72,3 +72,33 @@ def test_a_waiting_batch_can_be_cancelled(admin_user):
     assert services.mark_waiting(batch_id=batch.pk, reason="broker down")
     assert services.cancel_batch(batch_id=batch.pk).status == BatchStatus.CANCELLED
     assert _event("batch.waiting").after == {"reason": "broker down"}
+
+
+def test_policy_and_overlap_changes_from_the_pages_name_the_admin(
+    admin_client, admin_user, reviewer_user
+):
+    batch = make_batch("Policy")
+    add_kept_items(batch, 4)
+    policy = admin_client.post(
+        reverse("review:batch_policy", args=[batch.pk]),
+        {"name": "audit", "threshold": 0.9, "sample_rate": 0.25, "seed": 3},
+    )
+    assert policy.status_code == 302
+    event = _event("review.policy")
+    assert (event.actor, event.object_id) == (admin_user, str(batch.pk))
+    assert event.after["review_policy"]["name"] == "audit"
+
+    overlap = admin_client.post(
+        reverse("quality:overlap", args=[batch.pk]),
+        {
+            "reviewers_per_item": 1,
+            "overlap_reviewers": 1,
+            "overlap_percent": 0,
+            "review_percent": 100,
+            "seed": 1,
+        },
+    )
+    assert overlap.status_code in (200, 302)
+    for action in ("review.overlap", "review.overlap_planned"):
+        event = _event(action)
+        assert (event.actor, event.object_id) == (admin_user, str(batch.pk)), action

@@ -44,8 +44,12 @@ def test_the_page_launches_a_rerun_with_htmx(admin_client, admin_user):
     )
     assert response.status_code == 200
     body = response.content.decode()
-    assert body.lstrip().startswith('<section id="batch-reruns"')
-    assert "Re-run queued." in body and "every 2s" in body  # polls while queued
+    # The form comes back in place; the list rides along out of band and
+    # polls while the re-run is queued.
+    assert body.lstrip().startswith('<section id="rerun-panel"')
+    assert "Re-run queued." in body
+    assert 'id="batch-reruns" class="card" hx-swap-oob="true"' in body
+    assert "every 2s" in body
     rerun = Rerun.objects.get()
     assert (rerun.created_by, rerun.targets, rerun.status) == (
         admin_user,
@@ -53,6 +57,12 @@ def test_the_page_launches_a_rerun_with_htmx(admin_client, admin_user):
         RerunStatus.QUEUED,
     )
     assert f'id="rerun-{rerun.pk}"' in body
+    polled = admin_client.get(
+        reverse("synthesis:batch_reruns", args=[batch.pk]),
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert polled.lstrip().startswith('<section id="batch-reruns"')
+    assert "hx-swap-oob" not in polled and f'id="rerun-{rerun.pk}"' in polled
 
 
 def test_the_page_shows_a_refused_choice_next_to_its_field(admin_client):

@@ -4,7 +4,9 @@ again; history kept, reviewers' decisions kept, recorded in the audit log."""
 from __future__ import annotations
 
 import pytest
+from celery.exceptions import Retry
 from django.db.models import Count
+from django.utils import timezone
 
 from medsyn_app import endpoints
 from medsyn_app.audit.models import AuditEvent
@@ -15,6 +17,7 @@ from synthesis.models import (
     GenerationFailure,
     Item,
     ItemStatus,
+    Rerun,
     RerunKind,
     RerunStatus,
     Verification,
@@ -77,7 +80,7 @@ def test_verifying_again_adds_a_verification_and_keeps_the_old_one(admin_user):
         assert item.verifications.order_by("-pk").first().rerun == done
         assert item.status == ItemStatus.KEPT
     batch.refresh_from_db()
-    assert (batch.items_verified, batch.items_kept) == (3, 3)
+    assert (batch.items_generated, batch.items_verified, batch.items_kept) == (3, 3, 3)
     event = AuditEvent.objects.get(action="batch.rerun")
     assert event.actor == admin_user and event.object_id == str(batch.pk)
     assert event.after["what"] == "failed_verifications"
@@ -125,6 +128,18 @@ def test_a_reviewer_decided_item_keeps_its_status(admin_user, reviewer_user):
     assert decided.status == ItemStatus.ACCEPTED
     assert history(decided)[-1] == ("", True)  # the verdict is still recorded
     assert undecided.status == ItemStatus.KEPT
+
+
+def test_an_undone_decision_no_longer_holds_the_status(admin_user, reviewer_user):
+    batch = run_batch(n=1, verifier_mode="garbage")
+    item = Item.objects.get()
+    review = add_review(item, reviewer_user, "accept")
+    # What undo does: stamp the decision and put the verifier's status back.
+    type(review).objects.filter(pk=review.pk).update(undone_at=timezone.now())
+    Item.objects.filter(pk=item.pk).update(status=ItemStatus.DROPPED)
+
+    rerun(batch, reruns.FAILED_VERIFICATIONS, verifier_endpoint="fake-verifier")
+    assert Item.objects.get(pk=item.pk).status == ItemStatus.KEPT
 
 
 def test_a_redelivered_rerun_adds_nothing_twice(admin_user):
@@ -228,3 +243,23 @@ def test_nothing_failed_and_a_running_batch_are_refused():
             enqueue=None,
         )
     assert refused.value.conflict
+
+
+def test_a_verifier_down_through_every_retry_fails_the_rerun(admin_user):
+    batch = run_batch(n=1, verifier_mode="garbage")
+    launched = reruns.launch(
+        batch_id=batch.pk,
+        created_by=admin_user,
+        what=reruns.FAILED_VERIFICATIONS,
+        verifier_endpoint="fake-verifier-unavailable",
+        enqueue=None,
+    )
+    with pytest.raises(Retry):  # a first try: back to queued, retried later
+        tasks.run_rerun.apply(args=[launched.pk])
+    assert Rerun.objects.get(pk=launched.pk).status == RerunStatus.QUEUED
+    tasks.run_rerun.apply(args=[launched.pk], retries=tasks.run_rerun.max_retries)
+    launched.refresh_from_db()
+    assert launched.status == RerunStatus.FAILED
+    assert "model server unavailable" in launched.status_reason
+    assert not Verification.objects.filter(rerun=launched).exists()
+    assert AuditEvent.objects.filter(action="rerun.failed").count() == 1

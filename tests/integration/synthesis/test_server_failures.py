@@ -6,6 +6,8 @@ rows, audit trail and batch page are the real ones.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -23,6 +25,7 @@ from tests.fixtures.builders import make_figures
 from tests.fixtures.fake_openai_server import (
     FakeOpenAIServer,
     Reply,
+    chat_body,
     error_body,
     is_verifier,
 )
@@ -178,3 +181,78 @@ def test_a_verifier_refusal_after_successes_is_stored_not_paused(servers):
     assert failed.http_status == 400 and failed.cause == "schema_refused"
     assert failed.server_message == "guided_json is not supported"
     assert "HTTP 400" in failed.error_detail
+
+
+# -- item 4: distinct samples -----------------------------------------------------
+
+
+def test_several_items_per_group_are_sampled_warm_and_differ(servers):
+    generator, _ = servers
+    make_figures(2)
+    batch = launch(verifier="big-verifier", items_per_group=3, chunk_size=2)
+    assert batch.config["sampling"]["temperature"] == 0.7
+
+    assert chunks.run(chunk_id=batch.chunks.get().pk) == "done"
+
+    generations = [r for r in generator.requests if not is_verifier(r)]
+    assert {r["temperature"] for r in generations} == {0.7}
+    assert len({r["seed"] for r in generations}) == 3  # one seed per sample
+    assert Item.objects.count() == 6
+    for key in Item.objects.values_list("group_key", flat=True).distinct():
+        questions = Item.objects.filter(group_key=key).values_list(
+            "question", flat=True
+        )
+        assert len(set(questions)) == 3
+    assert not GenerationFailure.objects.exists()
+
+
+def test_identical_samples_of_a_group_are_dropped_with_a_reason(servers):
+    generator, _ = servers
+    make_figures(1)
+    batch = launch(verifier="big-verifier", items_per_group=3, chunk_size=1)
+    same = {
+        "question": "Which finding is shown in the left lower zone of this image?",
+        "options": {
+            "A": "consolidation",
+            "B": "effusion",
+            "C": "pneumothorax",
+            "D": "nodule",
+            "E": "edema",
+        },
+        "answer": "A",
+    }
+    # The server says the same thing every time (a cached or greedy backend).
+    generator.intercept = lambda payload: (
+        None
+        if is_verifier(payload)
+        else Reply(body=chat_body(json.dumps(same), prompt_tokens=400))
+    )
+
+    assert chunks.run(chunk_id=batch.chunks.get().pk) == "done"
+
+    (item,) = Item.objects.all()
+    assert item.sample_index == 0
+    dropped = GenerationFailure.objects.order_by("sample_index")
+    assert [f.sample_index for f in dropped] == [1, 2]
+    assert {f.reason for f in dropped} == {"near_duplicate"}
+    assert "100% alike (question and options) to sample 0" in dropped[0].detail
+    # Dropped, not retried: three generation requests in all.
+    assert len([r for r in generator.requests if not is_verifier(r)]) == 3
+
+
+def test_the_api_shows_failure_groups_and_what_each_server_serves(
+    servers, admin_client
+):
+    generator, _ = servers
+    make_figures(2)
+    batch = launch(verifier="big-verifier", chunk_size=2)
+    generator.fail(400, "top_p must be in (0, 1], got 7.0.")
+    chunks.run(chunk_id=batch.chunks.get().pk)
+
+    body = admin_client.get(reverse("synthesis:api_batch", args=[batch.pk])).json()
+
+    (group,) = body["failure_groups"]
+    assert group["stage"] == "generation" and group["http_status"] == 400
+    assert group["cause"] == "refused" and group["count"] == 1
+    assert group["example"] == "top_p must be in (0, 1], got 7.0."
+    assert body["server_info"]["generator"]["max_model_len"] == 8192

@@ -115,8 +115,26 @@ def test_postgres_search_uses_the_full_text_indexes(items):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
-    assert "item_search_idx" in plan
-    assert "figure_caption_search_idx" in plan
+    assert "item_search_vector_idx" in plan
+
+
+def test_the_search_follows_edits_of_questions_and_captions(admin_user, items):
+    """The stored words follow every writer (database triggers on PostgreSQL)."""
+    item = items["rejected"]
+    item.question = "Which ventricle is dilated on this echocardiogram?"
+    item.save(update_fields=["question"])
+    assert _ids(admin_user, q="echocardiogram") == [item.pk]
+    assert _ids(admin_user, q="angiogram") == []
+    figure = items["captioned"].figures.get()
+    figure.caption = "Optical coherence tomography of the macula."
+    figure.save(update_fields=["caption"])
+    assert _ids(admin_user, q="macula") == [items["captioned"].pk]
+    assert _ids(admin_user, q="papilledema") == []
+    # A figure linked later brings its caption along.
+    from synthesis.models import ItemFigure
+
+    ItemFigure.objects.create(item=item, figure=figure, position=1)
+    assert set(_ids(admin_user, q="macula")) == {item.pk, items["captioned"].pk}
 
 
 @pytest.mark.parametrize("sort", [s for s, _ in Sort.CHOICES])

@@ -141,3 +141,66 @@ def test_fit_and_refusal_helpers():
     )
     assert capped.cause == CAUSE_CONTEXT_OVERFLOW
     assert (capped.max_tokens, capped.context_length) == (3072, 2048)
+
+
+# -- the local runtime counts with its own processor ------------------------------
+
+
+def test_hf_transformers_counts_locally_and_refuses_what_cannot_fit(demo_model_dir):
+    small = get_backend(
+        "hf_transformers", model_path=str(demo_model_dir), context_length=300
+    )
+    (refused_here,) = small.generate([mcq_request("r", text="word " * 400)])
+    error = refused_here.error
+    assert error.cause == CAUSE_CONTEXT_OVERFLOW and not error.retryable
+    assert error.context_length == 300 and error.prompt_tokens > 300
+    assert refused_here.prompt_tokens == error.prompt_tokens
+
+
+def test_hf_transformers_fits_max_tokens_and_says_when_the_context_cut(demo_model_dir):
+    roomy = get_backend(
+        "hf_transformers", model_path=str(demo_model_dir), context_length=100_000
+    )
+    (probe,) = roomy.generate([mcq_request("p", schema=None, max_tokens=1)])
+    context = probe.prompt_tokens + 40  # room for 40 tokens of output
+    tight = get_backend(
+        "hf_transformers",
+        model_path=str(demo_model_dir),
+        context_length=context,
+        min_output_tokens=8,
+    )
+    # The rubric branch only: 17 rows never fit in 40 tokens.
+    rows_only = {"$schema": VERIFIER_SCHEMA["$schema"], **VERIFIER_SCHEMA["anyOf"][0]}
+    request = mcq_request("r", schema=rows_only, max_tokens=3072)
+    (completion,) = tight.generate([request])
+    assert completion.prompt_tokens == probe.prompt_tokens
+    assert completion.completion_tokens <= 40
+    assert completion.finish_reason == "length"
+    assert completion.error.cause == CAUSE_CUT_BY_CONTEXT
+    assert "cut by the end of the context" in completion.error.message
+
+
+def test_vllm_in_process_refusals_and_cuts_are_classified():
+    from types import SimpleNamespace
+
+    from synthesis.backends import vllm_offline
+    from synthesis.backends.context import classify
+
+    said = (
+        "The decoder prompt (length 3000) is longer than the maximum model "
+        "length of 2048."
+    )
+    error = classify(said, prefix="vLLM refused it: ")
+    assert error.cause == CAUSE_CONTEXT_OVERFLOW and not error.retryable
+    assert (error.prompt_tokens, error.context_length) == (3000, 2048)
+
+    choice = SimpleNamespace(
+        text='{"rubric": [', token_ids=[1] * 48, finish_reason="length"
+    )
+    output = SimpleNamespace(prompt_token_ids=[0] * 2000, outputs=[choice])
+    request = mcq_request("r", schema=VERIFIER_SCHEMA, max_tokens=3072)
+    cut = vllm_offline._completion(request, output, 0.1, context=2048)
+    assert cut.error.cause == CAUSE_CUT_BY_CONTEXT
+    assert "cut by the end of the context (2,048 tokens" in cut.error.message
+    stopped = vllm_offline._completion(request, output, 0.1, context=8192)
+    assert "stopped at max_tokens" in stopped.error.message
