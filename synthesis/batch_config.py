@@ -38,8 +38,10 @@ class BatchConfigError(ValueError):
 # What a launcher may set, by type. A nested dict is a table of its own.
 _SAMPLING = {"max_tokens": int, "temperature": float, "top_p": float, "seed": int}
 CHOOSABLE: dict[str, Any] = {
-    "generator": {"endpoint": str},
-    "verifier": {"endpoint": str},
+    # `replicas`: more endpoints serving the same model; each request goes to
+    # the one with the fewest requests outstanding.
+    "generator": {"endpoint": str, "replicas": list},
+    "verifier": {"endpoint": str, "replicas": list},
     "generator_prompt": str,
     "verifier_prompt": str,
     "rubric_version": str,
@@ -65,7 +67,12 @@ _LIMITS = {
     "max_chunk_attempts": (1, 20),
 }
 _VERSION = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_TYPE_NAMES = {int: "a whole number", float: "a number", str: "a string"}
+_TYPE_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    list: "a list of endpoint names",
+}
 
 
 def default_config() -> dict[str, Any]:
@@ -98,7 +105,19 @@ def resolve(overrides: Mapping[str, Any]) -> dict[str, Any]:
     config = _merged(default_config(), overrides)
     _check_values(config)
     for role in ROLES:
-        config[role] = _endpoint(role, config[role]["endpoint"]).provenance()
+        chosen = config[role]
+        replicas = chosen.get("replicas") or []
+        config[role] = _endpoint(role, chosen["endpoint"]).provenance()
+        if replicas:
+            field = f"config.{role}.replicas"
+            if len(replicas) > 16 or len(set(replicas)) != len(replicas):
+                raise BatchConfigError(
+                    f"{role} replicas must be up to 16 distinct endpoint names",
+                    field=field,
+                )
+            config[role]["replicas"] = [
+                _endpoint(role, name, field=field).provenance() for name in replicas
+            ]
     return config
 
 
@@ -165,6 +184,8 @@ def _not_choosable(path: str, key: str, where: str) -> str:
 def _is(value: Any, kind: type) -> bool:
     if isinstance(value, bool):
         return False
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind is float:
         return isinstance(value, int | float)
     return isinstance(value, kind)
@@ -229,8 +250,8 @@ def _check_sampling(sampling: Mapping[str, Any], path: str) -> None:
         )
 
 
-def _endpoint(role: str, name: str) -> endpoints.Endpoint:
-    field = f"config.{role}.endpoint"
+def _endpoint(role: str, name: str, *, field: str = "") -> endpoints.Endpoint:
+    field = field or f"config.{role}.endpoint"
     try:
         endpoint = endpoints.get(name)
     except endpoints.UnknownEndpoint:

@@ -202,13 +202,13 @@ def generate(
     by_id = {c.request_id: c for c in completions}
     return [
         parse_generation(
-            unit, by_id.get(unit.request_id) or _missing(unit.request_id), settings
+            unit, by_id.get(unit.request_id) or missing(unit.request_id), settings
         )
         for unit in units
     ]
 
 
-def _missing(request_id: str) -> Completion:
+def missing(request_id: str) -> Completion:
     return Completion(
         request_id=request_id,
         text="",
@@ -271,6 +271,6 @@ def verify(
     requests = [verification_request(g, item, settings, rid) for rid, g, item in pairs]
     completions = {c.request_id: c for c in backend.generate(requests)}
     return {
-        rid: score_verdict(completions.get(rid) or _missing(rid), settings)
+        rid: score_verdict(completions.get(rid) or missing(rid), settings)
         for rid, _, _ in pairs
     }

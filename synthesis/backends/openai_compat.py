@@ -47,6 +47,10 @@ class _Outcome:
 
 
 class OpenAICompatBackend:
+    # Each request can go on its own: the streaming pipeline sends them one by
+    # one, each holding one of the endpoint's shared slots.
+    concurrent = True
+
     def __init__(
         self,
         *,
@@ -89,9 +93,12 @@ class OpenAICompatBackend:
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         if not requests:
             return []
-        workers = min(self.max_concurrency, len(requests))
-        with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat") as pool:
-            outcomes = list(pool.map(self._run, requests))
+        if len(requests) == 1:
+            outcomes = [self._run(requests[0])]  # no pool for one request
+        else:
+            workers = min(self.max_concurrency, len(requests))
+            with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat") as p:
+                outcomes = list(p.map(self._run, requests))
         if all(o.unreachable for o in outcomes):
             raise BackendUnavailable(
                 f"{self.url} unreachable: {outcomes[0].completion.error.message}"
