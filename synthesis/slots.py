@@ -5,7 +5,7 @@ from all workers together, so adding workers never overruns a server. With a
 Redis broker the slots live in Redis: one sorted set per endpoint whose members
 are the slots held (score: when the hold expires). A holder renews its slots
 while its requests run; a worker that is killed stops renewing, and its slots
-come back after `TTL_S`. Taking slots is one Lua script that, for each slot,
+come back after `ttl_s()`. Taking slots is one Lua script that, for each slot,
 picks the endpoint with the fewest requests outstanding among a role's
 replicas (least-outstanding-requests first).
 
@@ -23,9 +23,18 @@ from typing import Any
 
 from django.conf import settings
 
-TTL_S = 30  # a killed worker's slots come back after this
-RENEW_S = 5  # holders push their expiry forward this often
+TTL_S = 30  # a killed worker's slots come back after this (MEDSYN_SLOT_TTL_S)
 _PREFIX = "medsyn:slots:"
+
+
+def ttl_s() -> int:
+    return int(getattr(settings, "MEDSYN_SLOT_TTL_S", TTL_S))
+
+
+def renew_s() -> float:
+    """How often holders push their slots' expiry forward."""
+    return ttl_s() / 4
+
 
 # KEYS: one sorted set per endpoint. ARGV: want, hold id, ttl, then each
 # key's limit. Returns, per slot taken, the 1-based index of its endpoint.
@@ -101,7 +110,7 @@ class RedisSlots:
         hold = uuid.uuid4().hex
         taken = self._acquire(
             keys=[_key(name) for name, _ in endpoints],
-            args=[want, hold, TTL_S, *(limit for _, limit in endpoints)],
+            args=[want, hold, ttl_s(), *(limit for _, limit in endpoints)],
         )
         return [
             Slot(endpoints[int(i) - 1][0], f"{hold}:{j}")
@@ -120,7 +129,7 @@ class RedisSlots:
         if slots:
             self._renew(
                 keys=[_key(s.endpoint) for s in slots],
-                args=[TTL_S, *(s.member for s in slots)],
+                args=[ttl_s(), *(s.member for s in slots)],
             )
 
     def outstanding(self, endpoint: str) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 from synthesis import pipeline
 from synthesis.backends.base import Backend, GenerationRequest
-from synthesis.slots import RENEW_S, Slot
+from synthesis.slots import Slot, renew_s
 
 GENERATOR, VERIFIER = "generator", "verifier"
 _POLL_S = 0.05  # how often a worker whose slots are all taken looks again
@@ -168,7 +168,7 @@ class Runner:
                 stopping = True
             now = time.monotonic()
             if now >= next_renew:
-                next_renew = now + RENEW_S
+                next_renew = now + renew_s()
                 self.slots.renew(
                     [s for _, _, slots in self.in_flight.values() for s in slots]
                 )

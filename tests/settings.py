@@ -8,6 +8,9 @@ DJANGO_SETTINGS_MODULE, so they hold the same registry.
 
 from __future__ import annotations
 
+import json
+import os
+
 from medsyn_app.endpoints import DEMO, DEMO_NAME
 from medsyn_app.settings import *  # noqa: F403
 
@@ -63,6 +66,11 @@ MEDSYN_ENDPOINTS = {
     "fake-answerer-down": _fake("evaluation", "DownBackend"),
     "fake-answerer-broken": _fake("evaluation", "BrokenBackend"),
 }
+# Endpoints a test or benchmark starts at run time (a fake OpenAI-compatible
+# server on a free port), passed to the Celery workers it starts by environment.
+MEDSYN_ENDPOINTS.update(json.loads(os.environ.get("MEDSYN_TEST_ENDPOINTS") or "{}"))
+# A killed worker's endpoint slots come back sooner than in production.
+MEDSYN_SLOT_TTL_S = 6
 MEDSYN_GENERATOR_ENDPOINT = "demo"
 MEDSYN_VERIFIER_ENDPOINT = "demo"
 
