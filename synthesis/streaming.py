@@ -33,6 +33,18 @@ from synthesis.slots import Slot, renew_s
 GENERATOR, VERIFIER = "generator", "verifier"
 _POLL_S = 0.05  # how often a worker whose slots are all taken looks again
 _MAX_THREADS = 512
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool per process: its threads (and the HTTP connections backends
+    keep for them) outlive a chunk; it only grows to what is in flight."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(_MAX_THREADS, thread_name_prefix="medsyn-stream")
+        return _POOL
 
 
 @dataclass
@@ -120,18 +132,10 @@ class Runner:
     def run(self, units: Sequence[pipeline.Unit]) -> str:
         for unit in units:
             self._queue_generation(unit)
-        threads = sum(
-            lane.limit if lane.concurrent else 1
-            for role in self.lanes.values()
-            for lane in role
-        )
-        pool = ThreadPoolExecutor(
-            max(1, min(threads, _MAX_THREADS)), thread_name_prefix="medsyn-stream"
-        )
         try:
-            self._loop(pool)
+            self._loop(_pool())
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            wait(list(self.in_flight))  # after an error in a write, say
             held = [s for _, _, slots in self.in_flight.values() for s in slots]
             self.slots.release(held)
         if self.error is not None:

@@ -87,7 +87,11 @@ class OpenAICompatBackend:
         self.max_image_long_side = max_image_long_side
         self.schema_name = schema_name
         self.extra_body = extra_body or {}
-        self._client: httpx.Client | None = None
+        # Clients of one keep-alive connection each, lent one per request: a
+        # shared pool scans all its connections for every request, which at
+        # dozens in flight costs more CPU than the request itself.
+        self._idle: list[httpx.Client] = []
+        self._clients: list[httpx.Client] = []
         self._client_lock = threading.Lock()
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
@@ -114,9 +118,10 @@ class OpenAICompatBackend:
         return [o.completion for o in outcomes]
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._client_lock:
+            clients, self._clients, self._idle = self._clients, [], []
+        for client in clients:
+            client.close()
 
     # -- one request -------------------------------------------------------------
 
@@ -128,6 +133,19 @@ class OpenAICompatBackend:
             return _Outcome(_failed(request, str(exc), retryable=False))
         if isinstance(payload, CompletionError):
             return _Outcome(_failed(request, payload.message, retryable=False))
+        client = self._borrow()
+        try:
+            return self._send(request, payload, client, started)
+        finally:
+            self._give_back(client)
+
+    def _send(
+        self,
+        request: GenerationRequest,
+        payload: dict[str, Any],
+        client: httpx.Client,
+        started: float,
+    ) -> _Outcome:
         problem = ""
         unreachable = True
         status = None
@@ -137,7 +155,7 @@ class OpenAICompatBackend:
                 time.sleep(self._backoff(attempt, retry_after))
             retry_after = None
             try:
-                response = self._http().post(self.url, json=payload)
+                response = client.post(self.url, json=payload)
             except httpx.TimeoutException as exc:
                 unreachable = unreachable and isinstance(exc, httpx.ConnectTimeout)
                 problem = f"timed out ({type(exc).__name__})"
@@ -227,18 +245,26 @@ class OpenAICompatBackend:
         delay = self.backoff_base_s * 2 ** (attempt - 1)
         return min(delay, self.backoff_max_s) * random.uniform(0.5, 1.0)  # noqa: S311
 
-    def _http(self) -> httpx.Client:
+    def _borrow(self) -> httpx.Client:
         with self._client_lock:
-            if self._client is None:
-                headers = {}
-                if self.api_key:
-                    headers["Authorization"] = f"Bearer {self.api_key}"
-                self._client = httpx.Client(
-                    timeout=self.timeout,
-                    headers=headers,
-                    limits=httpx.Limits(max_connections=self.max_concurrency),
-                )
-            return self._client
+            if self._idle:
+                return self._idle.pop()
+        headers = {}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        client = httpx.Client(
+            timeout=self.timeout,
+            headers=headers,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        with self._client_lock:
+            self._clients.append(client)
+        return client
+
+    def _give_back(self, client: httpx.Client) -> None:
+        with self._client_lock:
+            if client in self._clients:  # not closed meanwhile
+                self._idle.append(client)
 
 
 def _retry_after(response: httpx.Response) -> float | None:
