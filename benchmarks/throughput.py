@@ -161,42 +161,56 @@ def _stop(workers: list[tuple[subprocess.Popen, Path]]) -> None:
             process.kill()
 
 
-def measure(run: Run, names: list[str], servers: list, groups: int, chunk: int) -> dict:
+def _run_batch(document: str, names: list[str], queue: str, chunk: int):
+    """Launch a batch over `document`'s groups on `queue`; wait until it ends."""
     from synthesis import services, tasks
     from synthesis.models import Batch, BatchStatus
 
+    role = {"endpoint": names[0], "replicas": names[1:]}
+    batch = services.launch_batch(
+        created_by=None,
+        name=f"throughput on {queue}",
+        figure_filter={"document": document},
+        config={
+            "generator": role,
+            "verifier": role,
+            "chunk_size": chunk,
+            "queue": queue,
+        },
+        enqueue=tasks.send_chunks,
+    )
+    while True:
+        status = Batch.objects.values_list("status", flat=True).get(pk=batch.pk)
+        if status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+            break
+        time.sleep(0.05)
+    batch.refresh_from_db()
+    return batch
+
+
+def measure(run: Run, names: list[str], servers: list, groups: int, chunk: int) -> dict:
     document = _figures(groups, uuid.uuid4().hex[:8])
     queue = f"throughput-{uuid.uuid4().hex[:6]}"
     workers = _start_workers(run.workers, queue)
-    for server in servers:
-        server.requests.clear()
-        server.max_in_flight = 0
     try:
+        # Warm each worker with a small batch of its own (its queue): imports,
+        # the first connections and the endpoint's backend are one-off costs,
+        # reported apart from the per-item figure.
+        started = sum(_cpu_seconds(p.pid) for p, _ in workers)
+        for i in range(run.workers):
+            warm = _figures(4, uuid.uuid4().hex[:8])
+            _run_batch(warm, names, f"{queue}-w{i}", chunk)
+        warmup = sum(_cpu_seconds(p.pid) for p, _ in workers) - started
+        for server in servers:
+            server.requests.clear()
+            server.max_in_flight = 0
         cpu_before = sum(_cpu_seconds(p.pid) for p, _ in workers)
         start = time.perf_counter()
-        role = {"endpoint": names[0], "replicas": names[1:]}
-        batch = services.launch_batch(
-            created_by=None,
-            name=f"throughput {run}",
-            figure_filter={"document": document},
-            config={
-                "generator": role,
-                "verifier": role,
-                "chunk_size": chunk,
-                "queue": queue,
-            },
-            enqueue=tasks.send_chunks,
-        )
-        while True:
-            status = Batch.objects.values_list("status", flat=True).get(pk=batch.pk)
-            if status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
-                break
-            time.sleep(0.05)
+        batch = _run_batch(document, names, queue, chunk)
         wall = time.perf_counter() - start
         cpu = sum(_cpu_seconds(p.pid) for p, _ in workers) - cpu_before
     finally:
         _stop(workers)
-    batch.refresh_from_db()
     requests = sum(len(s.requests) for s in servers)
     ideal = requests * run.latency / (run.concurrency * run.endpoints)
     return {
@@ -208,6 +222,7 @@ def measure(run: Run, names: list[str], servers: list, groups: int, chunk: int) 
         "ideal": ideal,
         "peak": max(s.max_in_flight for s in servers),
         "cpu_ms": 1000 * cpu / max(batch.items_generated, 1),
+        "warmup_s": warmup,
     }
 
 
@@ -270,7 +285,8 @@ def main() -> None:
                 f"{run.workers:>7} {r['items'] / r['wall']:>8.1f} {r['wall']:>7.1f} "
                 f"{r['ideal']:>7.1f} {r['ideal'] / r['wall']:>6.2f} "
                 f"{r['cpu_ms']:>11.2f} {r['peak']:>5} {r['requests']:>8} "
-                f"{r['status']} ({r['items']} items, {r['kept']} kept)",
+                f"{r['status']} ({r['items']} items, {r['kept']} kept; "
+                f"warm-up {r['warmup_s']:.1f} s CPU)",
                 flush=True,
             )
 

@@ -262,6 +262,7 @@ def _run_claimed(held: Claim) -> str:
         should_stop=lambda: not _batch_running(batch.pk),
         allowed_tries=allowed,
         tries=tries,
+        renew_seconds=max(1.0, config["lease_seconds"] / 3),
     )
     outcome = runner.run(pending)
     if outcome == "stopped":

@@ -32,6 +32,7 @@ from synthesis.slots import Slot, renew_s
 
 GENERATOR, VERIFIER = "generator", "verifier"
 _POLL_S = 0.05  # how often a worker whose slots are all taken looks again
+_FULL_S = 0.25  # a worker with requests in flight looks at full endpoints this often
 _MAX_THREADS = 512
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -110,6 +111,7 @@ class Runner:
         flush_items: int = 64,
         flush_seconds: float = 1.0,
         check_seconds: float = 0.2,
+        renew_seconds: float = 10.0,
     ) -> None:
         self.lanes = lanes
         self.settings = settings
@@ -121,6 +123,10 @@ class Runner:
         self.flush_items = flush_items
         self.flush_seconds = flush_seconds
         self.check_seconds = check_seconds
+        self.renew_seconds = renew_seconds  # write (renewing the lease) at least
+        # Endpoints whose slots were all taken: not asked again until one of
+        # our own requests there finishes, or this time passes.
+        self._full_until: dict[str, float] = {}
         self.waiting: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
         self.in_flight: dict[Future, tuple[list[_Job], Lane, list[Slot]]] = {}
         self.results = Results()
@@ -149,7 +155,8 @@ class Runner:
         last_flush = now
         while True:
             now = time.monotonic()
-            if not stopping and now >= next_check:
+            sending = any(self.waiting.values())
+            if not stopping and sending and now >= next_check:
                 next_check = now + self.check_seconds
                 if self.should_stop():
                     stopping, self.outcome = True, "stopped"
@@ -168,6 +175,8 @@ class Runner:
                 lane.busy = False
                 self._settle(future, jobs, lane)
             self.slots.release(freed)
+            for slot in freed:
+                self._full_until.pop(slot.endpoint, None)
             if self.error is not None:
                 stopping = True
             now = time.monotonic()
@@ -176,8 +185,11 @@ class Runner:
                 self.slots.renew(
                     [s for _, _, slots in self.in_flight.values() for s in slots]
                 )
-            if len(self.results) >= self.flush_items or (
-                now - last_flush >= self.flush_seconds
+            since = now - last_flush
+            if (
+                len(self.results) >= self.flush_items
+                or (self.results and since >= self.flush_seconds)
+                or since >= self.renew_seconds
             ):
                 last_flush = now
                 if not self._write() and not stopping:
@@ -212,12 +224,23 @@ class Runner:
                         lane,
                         [],
                     )
-            shared = [lane for lane in lanes if lane.concurrent]
+            now = time.monotonic()
+            shared = [
+                lane
+                for lane in lanes
+                if lane.concurrent and self._full_until.get(lane.endpoint, 0) <= now
+            ]
             if queue and shared:
                 by_name = {lane.endpoint: lane for lane in shared}
                 taken = self.slots.acquire(
                     [(lane.endpoint, lane.limit) for lane in shared], len(queue)
                 )
+                if len(taken) < len(queue):
+                    # Full: our own finishing requests reopen it at once;
+                    # others' only show at the next look.
+                    until = now + (_FULL_S if self.in_flight else _POLL_S)
+                    for lane in shared:
+                        self._full_until[lane.endpoint] = until
                 for slot in taken:
                     lane = by_name[slot.endpoint]
                     jobs = [queue.popleft()]

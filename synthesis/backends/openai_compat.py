@@ -91,6 +91,7 @@ class OpenAICompatBackend:
         # shared pool scans all its connections for every request, which at
         # dozens in flight costs more CPU than the request itself.
         self._idle: list[httpx.Client] = []
+        self._ssl: Any = None  # one TLS context (CA bundle loaded once) for all
         self._clients: list[httpx.Client] = []
         self._client_lock = threading.Lock()
 
@@ -252,9 +253,13 @@ class OpenAICompatBackend:
         headers = {}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
+        with self._client_lock:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
         client = httpx.Client(
             timeout=self.timeout,
             headers=headers,
+            verify=self._ssl,
             limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
         )
         with self._client_lock:
