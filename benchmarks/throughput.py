@@ -127,7 +127,7 @@ def _start_workers(count: int, queue: str) -> list[tuple[subprocess.Popen, Path]
                 "medsyn_app",
                 "worker",
                 "-Q",
-                queue,
+                f"{queue},{queue}-w{i}",
                 "--pool=solo",
                 "--loglevel=INFO",
                 "--without-gossip",
@@ -146,6 +146,7 @@ def _start_workers(count: int, queue: str) -> list[tuple[subprocess.Popen, Path]
     for process, log in workers:
         while "ready." not in log.read_text():
             if process.poll() is not None or time.monotonic() > deadline:
+                _stop(workers)
                 sys.exit(f"worker did not start:\n{log.read_text()}")
             time.sleep(0.2)
     return workers
