@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "review",
     "review.quality",
     "review.export",
+    "review.items",
     "review.evalsets",
     "review.evaluation",
 ]
@@ -280,6 +281,17 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-waiting-imports": {
         "task": "synthesis.tasks.requeue_waiting_imports",
         "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
+    },
+    "requeue-waiting-batches": {
+        "task": "synthesis.tasks.requeue_waiting_batches",
+        "schedule": env_int("MEDSYN_WAITING_SWEEP_SECONDS", 30),
+    },
+    # Dashboard figures follow decisions within seconds (review.quality.snapshots);
+    # a run that could not start before the next one is dropped, not piled up.
+    "refresh-quality-snapshots": {
+        "task": "review.quality.tasks.refresh_stale_snapshots",
+        "schedule": env_int("MEDSYN_QUALITY_REFRESH_SECONDS", 5),
+        "options": {"expires": env_int("MEDSYN_QUALITY_REFRESH_SECONDS", 5)},
     },
 }
 # The queue synthesis chunks go to (GPU workers listen on it).

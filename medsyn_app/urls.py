@@ -42,6 +42,7 @@ urlpatterns = [
     path("evaluation/", include("review.evaluation.urls")),
     path("synthesis/", include("synthesis.urls")),
     path("review/", include("review.urls")),
+    path("items/", include("review.items.urls")),
 ]
 
 handler400 = "medsyn_app.errors.bad_request"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from medsyn_app.roles import is_admin
 from review import consensus, overlap, trail
@@ -264,7 +264,16 @@ def adjudicate(
 
 
 def adjudication_queue() -> QuerySet[Item]:
-    """Items waiting for an admin: reviewers disagree, or one flagged the item."""
+    """Items waiting for an admin: reviewers disagree, or one flagged the item.
+
+    Each row carries the latest standing flag's comment and author, so the
+    queue says what a flagging reviewer wants looked at.
+    """
+    flags = (
+        Review.objects.current()
+        .filter(item=OuterRef("pk"), decision=Decision.FLAG, is_adjudication=False)
+        .order_by("-created_at", "-id")
+    )
     return (
         Item.objects.filter(status__in=[ItemStatus.DISPUTED, ItemStatus.FLAGGED])
         .select_related("batch")
@@ -272,7 +281,39 @@ def adjudication_queue() -> QuerySet[Item]:
             review_count=Count(
                 "reviews",
                 filter=current_q("reviews__") & Q(reviews__is_adjudication=False),
-            )
+            ),
+            flag_comment=Subquery(flags.values("comment")[:1]),
+            flagged_by=Subquery(flags.values("reviewer__username")[:1]),
         )
         .order_by("updated_at", "pk")
     )
+
+
+def settled_by(item: Item) -> Review | None:
+    """The admin's standing adjudication on the item, if an admin decided it."""
+    return (
+        Review.objects.current()
+        .filter(item=item, is_adjudication=True)
+        .select_related("reviewer")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def status_label(item: Item, decider: Review | None) -> str:
+    """The item's status as a person reads it, naming the admin who settled it.
+
+    The status labels say "by reviewer"; once an admin's adjudication decides
+    the item, saying so would name the wrong decider.
+    """
+    if decider is None or item.status not in _DECIDED_LABELS:
+        return item.get_status_display()
+    name = decider.reviewer.get_username()
+    return f"{_DECIDED_LABELS[item.status]} by admin {name} (adjudication)"
+
+
+_DECIDED_LABELS = {
+    ItemStatus.ACCEPTED: "Accepted",
+    ItemStatus.REJECTED: "Rejected",
+    ItemStatus.FLAGGED: "Flagged",
+}

@@ -35,9 +35,13 @@ from synthesis.models import (
 
 @dataclass(frozen=True)
 class FigureView:
+    """One panel. A later panel of the same figure (same source, label and
+    caption) carries no caption or mentions: the first panel shows them once."""
+
     figure: Figure
     caption: list[evidence.Segment]
     mentions: list[list[evidence.Segment]]
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,22 @@ class Card:
     def status_label(self) -> str:
         return ItemStatus(self.status).label
 
+    @property
+    def concerns(self) -> list[evidence.RubricRow]:
+        """Rubric rows that failed or cost points: shown beside the question."""
+        return [row for row in self.rubric if row.passed is False]
+
 
 def _figure_views(links: list[ItemFigure]) -> list[FigureView]:
     views = []
+    shown: set[tuple[int, str, str]] = set()
     for link in links:
         figure = link.figure
+        text = (figure.document_id, figure.label, figure.caption)
+        if text in shown:
+            views.append(FigureView(figure, caption=[], mentions=[], repeat=True))
+            continue
+        shown.add(text)
         views.append(
             FigureView(
                 figure=figure,

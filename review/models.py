@@ -106,6 +106,14 @@ class Review(models.Model):
                 name="review_reason_only_on_reject",
             ),
         ]
+        indexes = [
+            # The dashboard's freshness check reads the latest undo (few rows).
+            models.Index(
+                fields=["undone_at"],
+                name="review_undone_at_idx",
+                condition=Q(undone_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reviewer} {self.decision} item {self.item_id}"
@@ -295,6 +303,40 @@ class QualitySnapshot(models.Model):
     figures = models.JSONField()
     computed_at = models.DateTimeField()
     seconds_to_compute = models.FloatField(default=0)
+    # The latest decision, undo, item and verdict the figures include
+    # (`snapshots.watermark`): when the database's differs, they are behind.
+    watermark = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"Quality snapshot {self.scope} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class ExportExclusion(models.Model):
+    """An admin's decision to keep an item out of every export, and why.
+
+    One row per excluded item; deleting it includes the item again. The export
+    selection skips these items and counts them as "excluded by an admin".
+    """
+
+    item = models.OneToOneField(
+        Item, on_delete=models.CASCADE, related_name="export_exclusion"
+    )
+    reason = models.TextField()
+    excluded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="export_exclusions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="exportexclusion_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item {self.item_id} excluded from export"

@@ -24,6 +24,7 @@ from medsyn_app import files
 from medsyn_app.roles import admin_required, reviewer_required
 from review import cards, queue, services
 from review.forms import DecisionForm, EditForm, PolicyForm
+from review.reasons import REASONS
 from synthesis.models import Batch, Item
 
 PAGE = "review/review.html"
@@ -47,14 +48,18 @@ def _page(
     *,
     partial: str = "item-card",
     status: int = 200,
+    shown_before: int | None = None,
     **extra: Any,
 ) -> HttpResponse:
     user = request.user
     card = None
     if item_id:
         card = cards.card_for(item_id=item_id, reviewer=user, with_progress=True)
+        if shown_before and shown_before != item_id:
+            # Moving on with J: K goes back to the item shown before, decided or not.
+            card.previous_item_id = shown_before
     progress = card.progress if card else queue.progress_for(user)
-    context = {"card": card, "progress": progress, **extra}
+    context = {"card": card, "progress": progress, "reasons": REASONS, **extra}
     template = f"{PAGE}#{partial}" if request.htmx else PAGE
     return render(request, template, context, status=status)
 
@@ -77,7 +82,8 @@ def next_item(request: HtmxHttpRequest) -> HttpResponse:
     """The reviewer's next item; `?after=<id>` moves past the current one (J)."""
     after = request.GET.get("after", "")
     exclude = [int(after)] if after.isdigit() else []
-    return _page(request, queue.claim_next(reviewer=request.user, exclude=exclude))
+    item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
+    return _page(request, item_id, shown_before=exclude[0] if exclude else None)
 
 
 @require_GET

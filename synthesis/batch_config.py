@@ -66,6 +66,9 @@ _LIMITS = {
     "lease_seconds": (1, 24 * 3600),
     "max_chunk_attempts": (1, 20),
 }
+# Several items of one figure group are only distinct if sampled: greedy
+# decoding gives the same item for every seed.
+DISTINCT_SAMPLES_TEMPERATURE = 0.7
 _VERSION = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _TYPE_NAMES = {
     int: "a whole number",
@@ -81,7 +84,8 @@ def default_config() -> dict[str, Any]:
         "generator": {"endpoint": settings.MEDSYN_GENERATOR_ENDPOINT},
         "verifier": {"endpoint": settings.MEDSYN_VERIFIER_ENDPOINT},
         "generator_prompt": "v1",
-        "verifier_prompt": "v1",
+        # v2: the verdict schema fixes the 17 rows in order and their scores.
+        "verifier_prompt": "v2",
         "rubric_version": rubric.RUBRIC_V1.version,
         "sampling": {"max_tokens": 1024, "temperature": 0.0, "top_p": 1.0, "seed": 42},
         # 17 rubric rows with reasons need more room than one item.
@@ -104,6 +108,7 @@ def resolve(overrides: Mapping[str, Any]) -> dict[str, Any]:
     _check_shape(overrides, CHOOSABLE, "config")
     config = _merged(default_config(), overrides)
     _check_values(config)
+    _check_distinct_samples(config, overrides)
     for role in ROLES:
         chosen = config[role]
         replicas = chosen.get("replicas") or []
@@ -232,6 +237,25 @@ def _check_values(config: dict[str, Any]) -> None:
         raise BatchConfigError(
             "retry_temperature must be between 0 and 2",
             field="config.retry_temperature",
+        )
+
+
+def _check_distinct_samples(
+    config: dict[str, Any], overrides: Mapping[str, Any]
+) -> None:
+    """With several items per figure group, sample warm by default and refuse
+    greedy decoding, which would make every item of a group the same."""
+    if config["items_per_group"] < 2:
+        return
+    chosen = (overrides.get("sampling") or {}).get("temperature")
+    if chosen is None:
+        config["sampling"]["temperature"] = DISTINCT_SAMPLES_TEMPERATURE
+    elif chosen == 0:
+        raise BatchConfigError(
+            f"sampling.temperature must be above 0 with items_per_group="
+            f"{config['items_per_group']}: at temperature 0 every item of a figure "
+            f"group is the same (leave it out for {DISTINCT_SAMPLES_TEMPERATURE})",
+            field="config.sampling.temperature",
         )
 
 

@@ -23,7 +23,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from medsyn_app import endpoints
-from synthesis import backends, parsing, pipeline, services, slots, streaming, tagging
+from synthesis import (
+    backends,
+    failures,
+    parsing,
+    pipeline,
+    services,
+    slots,
+    streaming,
+    tagging,
+)
 from synthesis.backends.base import Backend, BackendError, BackendUnavailable
 from synthesis.models import (
     Batch,
@@ -249,8 +258,11 @@ def _run_claimed(held: Claim) -> str:
         for i in range(config["items_per_group"])
         if (group.key, i) not in existing and tries[(group.key, i)] < allowed
     ]
+    lanes = lanes_for(config)
+    for role in (streaming.GENERATOR, streaming.VERIFIER):
+        _note_server(batch, role, lanes[role][0].backend)
     runner = streaming.Runner(
-        lanes=lanes_for(config),
+        lanes=lanes,
         settings=settings,
         slots=slots.limiter(),
         flush=lambda results: _write(
@@ -263,6 +275,7 @@ def _run_claimed(held: Claim) -> str:
         allowed_tries=allowed,
         tries=tries,
         renew_seconds=max(1.0, config["lease_seconds"] / 3),
+        pause_check=lambda role, errors: _paused_for_configuration(held, role, errors),
     )
     outcome = runner.run(pending)
     if outcome == "stopped":
@@ -273,7 +286,7 @@ def _run_claimed(held: Claim) -> str:
         )
         return "stopped"
     if outcome != "done":
-        return outcome
+        return outcome  # "paused" (the chunk went back) or "superseded"
     now = timezone.now()
     finished = Chunk.objects.filter(
         pk=chunk.pk, status=ChunkStatus.LEASED, lease_token=held.token
@@ -285,6 +298,34 @@ def _run_claimed(held: Claim) -> str:
         updated_at=now,
     )
     return "done" if finished else "superseded"
+
+
+def _note_server(batch: Batch, role: str, backend: Backend) -> None:
+    """Keep on the batch what the role's server says it serves (if it says)."""
+    info = getattr(backend, "server_info", None)
+    if callable(info):
+        services.record_server_info(batch_id=batch.pk, role=role, info=info().as_dict())
+
+
+def _paused_for_configuration(held: Claim, role: str, errors: list[Any]) -> bool:
+    """Pause the batch when this chunk's first requests all failed with one
+    configuration error and the role has never succeeded in this batch; the
+    chunk goes back, unwritten, to wait for the resume."""
+    problem = failures.configuration_problem(role, errors)
+    if problem is None:
+        return False
+    batch_id = held.chunk.batch_id
+    if role == "generator":
+        succeeded = Item.objects.filter(batch_id=batch_id).exists()
+    else:
+        succeeded = Verification.objects.filter(
+            item__batch_id=batch_id, error=""
+        ).exists()
+    if succeeded:
+        return False
+    services.pause_batch(batch_id=batch_id, reason=problem.reason, cause=problem.cause)
+    release(claim=held, error=problem.reason)
+    return True
 
 
 @transaction.atomic
@@ -362,6 +403,7 @@ def _write(
             kept=verdict.score.kept,
             error=verdict.score.error,
             raw_output=parsing.storable(verdict.raw),
+            **failures.verdict_fields(verdict),
         )
         for item, (_, verdict, _, verifier_model) in zip(
             items, results.items, strict=True
@@ -376,6 +418,7 @@ def _write(
             reason=g.failure,
             detail=parsing.storable(g.detail),
             raw_output=parsing.storable(g.raw),
+            **failures.failure_fields(g),
         )
         for g, attempt in results.failures
     )

@@ -162,6 +162,9 @@ class Batch(models.Model):
     config = models.JSONField(default=dict, blank=True)
     # Why the batch waits or paused, in words an admin can act on.
     status_reason = models.TextField(blank=True)
+    # What each role's server said it serves (context, token counting), by
+    # role, as first seen by a worker: a mismatch with the registry shows here.
+    server_info = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -289,6 +292,10 @@ class Verification(models.Model):
     `criteria` holds one row per rubric criterion (title, category, weight,
     score, reason) so the review page can show each one. A verifier error is
     stored with `error` set and counts as not passed.
+
+    An item may have several: a re-run adds one and never overwrites. The
+    newest (highest id) is the current verdict; older ones stay as history.
+    `rerun` names the re-run that wrote it (empty for the batch's own run).
     """
 
     item = models.ForeignKey(
@@ -301,15 +308,36 @@ class Verification(models.Model):
     normalized_score = models.FloatField(null=True, blank=True)
     kept = models.BooleanField(default=False)
     error = models.CharField(max_length=100, blank=True)
+    # A failed request: what went wrong, in the backend's words and the server's.
+    error_detail = models.TextField(blank=True)
+    cause = models.CharField(max_length=40, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_message = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     raw_output = models.TextField(blank=True)
+    rerun = models.ForeignKey(
+        "Rerun",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="verifications",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["item_id", "-created_at"]
         constraints = [
+            # The batch's own run verifies an item once per verifier; each
+            # re-run once more (so a redelivered task never adds a second).
             models.UniqueConstraint(
                 fields=["item", "verifier_model", "rubric_version"],
+                condition=Q(rerun__isnull=True),
                 name="verification_unique_per_verifier",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "rerun"],
+                condition=Q(rerun__isnull=False),
+                name="verification_unique_per_rerun",
             ),
             models.CheckConstraint(
                 condition=Q(normalized_score__isnull=True)
@@ -328,6 +356,72 @@ class Verification(models.Model):
 
     def __str__(self) -> str:
         return f"Verification of item {self.item_id} by {self.verifier_model}"
+
+
+class RerunKind(models.TextChoices):
+    VERIFICATION = "verification", "Verify again"
+    GENERATION = "generation", "Generate again"
+
+
+class RerunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    # Saved, but the broker refused the task: the sweep enqueues it later.
+    WAITING = "waiting", "Waiting for the task queue"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Rerun(models.Model):
+    """An admin's second try at part of a finished batch.
+
+    Verification re-runs verify `item_ids` again (optionally with another
+    verifier endpoint or rubric version, snapshotted in `config`); generation
+    re-runs generate the `slots` (group key, sample index) that failed. Either
+    adds rows and never overwrites: the batch's own rows stay as history.
+    """
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="reruns")
+    kind = models.CharField(max_length=20, choices=RerunKind.choices)
+    # How the targets were chosen, for people: "failed" or "chosen".
+    selection = models.CharField(max_length=20)
+    item_ids = models.JSONField(default=list, blank=True)
+    slots = models.JSONField(default=list, blank=True)
+    # The verifier endpoint's provenance and rubric version this re-run used.
+    config = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20,
+        choices=RerunStatus.choices,
+        default=RerunStatus.QUEUED,
+        db_index=True,
+    )
+    status_reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reruns",
+    )
+    targets = models.PositiveIntegerField(default=0)
+    items_generated = models.PositiveIntegerField(default=0)
+    generation_failures = models.PositiveIntegerField(default=0)
+    items_verified = models.PositiveIntegerField(default=0)
+    items_kept = models.PositiveIntegerField(default=0)
+    verifier_errors = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for batch {self.batch_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {RerunStatus.DONE, RerunStatus.FAILED}
 
 
 class ImportJobStatus(models.TextChoices):
@@ -451,11 +545,25 @@ class GenerationFailure(models.Model):
     batch = models.ForeignKey(
         Batch, on_delete=models.CASCADE, related_name="generation_failure_rows"
     )
+    # The re-run whose try this was (empty for the batch's own tries).
+    rerun = models.ForeignKey(
+        Rerun,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="generation_failure_rows",
+    )
     group_key = models.CharField(max_length=64)
     sample_index = models.PositiveSmallIntegerField(default=0)
     attempt = models.PositiveSmallIntegerField(default=1)
     reason = models.CharField(max_length=40, db_index=True)
     detail = models.TextField(blank=True)
+    # For a failed request: why (backends.base CAUSE_*), the HTTP status, what
+    # the server said (truncated) and the prompt's size in tokens.
+    cause = models.CharField(max_length=40, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    server_message = models.TextField(blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     raw_output = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,15 +14,22 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
+from rapidfuzz import fuzz
 
 from synthesis import parsing, prompts, rubric
 from synthesis.backends.base import (
+    CAUSE_CUT_BY_CONTEXT,
     ChatMessage,
     Completion,
     CompletionError,
     GenerationRequest,
     SamplingParams,
 )
+
+# Items of one figure group this alike (rapidfuzz ratio, 0-100, on the question
+# and the sorted options) are one item said twice: later ones are dropped.
+NEAR_DUPLICATE = "near_duplicate"
+NEAR_DUPLICATE_RATIO = 95.0
 
 GENERATOR_SYSTEM = "You are an expert medical-education item writer."
 VERIFIER_SYSTEM = "You are a strict biomedical multiple-choice question verifier."
@@ -70,6 +77,21 @@ class Generated:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    # The backend's error for a failed request (status, server message, cause).
+    error: CompletionError | None = None
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another attempt can help: a resample can fix a bad answer,
+        nothing fixes a request the server refuses or a context that is full."""
+        if self.error is None:
+            return True
+        if self.failure == parsing.TRUNCATED:
+            # A resample may be shorter than max_tokens; the context stays full.
+            return self.error.cause != CAUSE_CUT_BY_CONTEXT
+        if self.failure == parsing.BACKEND_ERROR:
+            return self.error.retryable
+        return True
 
 
 @dataclass(frozen=True)
@@ -79,6 +101,7 @@ class Verdict:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     latency_s: float = 0.0
+    error: CompletionError | None = None  # the backend's, for a failed request
 
 
 @dataclass(frozen=True)
@@ -173,7 +196,8 @@ def parse_generation(
             unit,
             completion.text or "",
             failure=parsing.TRUNCATED if truncated else parsing.BACKEND_ERROR,
-            detail=completion.error.message[:200],
+            detail=completion.error.message[:500],
+            error=completion.error,
             **usage,
         )
     # A complete reply the backend found off-schema still goes through the
@@ -206,6 +230,67 @@ def generate(
         )
         for unit in units
     ]
+
+
+def _sample_text(item: parsing.ParsedItem) -> str:
+    options = sorted(" ".join(str(v).split()).casefold() for v in item.options.values())
+    return " ".join(item.question.split()).casefold() + " | " + " | ".join(options)
+
+
+def near_duplicate(
+    g: Generated, earlier: Sequence[Generated], *, ratio: float = NEAR_DUPLICATE_RATIO
+) -> Generated | None:
+    """`g` dropped, when nearly identical to one of `earlier` (made before it,
+    same figure group); None when it is distinct. The streaming pipeline asks
+    as each item arrives, so the sample that came first is the one kept."""
+    if g.item is None:
+        return None
+    text = _sample_text(g.item)
+    match = max(
+        (
+            (fuzz.ratio(text, _sample_text(e.item)), e.unit.sample_index)
+            for e in earlier
+            if e.item is not None
+        ),
+        default=None,
+    )
+    if match is None or match[0] < ratio:
+        return None
+    detail = (
+        f"{match[0]:.0f}% alike (question and options) to sample {match[1]} "
+        "of this figure group"
+    )
+    return replace(g, item=None, failure=NEAR_DUPLICATE, detail=detail)
+
+
+def drop_near_duplicates(
+    made: Sequence[Generated], *, ratio: float = NEAR_DUPLICATE_RATIO
+) -> tuple[list[Generated], list[Generated]]:
+    """(kept, dropped): an item nearly identical to an earlier sample of its
+    figure group is dropped with the reason and how alike it was."""
+    kept: list[Generated] = []
+    dropped: list[Generated] = []
+    seen: dict[str, list[tuple[int, str]]] = {}
+    for g in sorted(made, key=lambda g: (g.unit.group.key, g.unit.sample_index)):
+        if g.item is None:
+            kept.append(g)
+            continue
+        text = _sample_text(g.item)
+        earlier = seen.setdefault(g.unit.group.key, [])
+        match = max(
+            ((fuzz.ratio(text, other), index) for index, other in earlier),
+            default=None,
+        )
+        if match is not None and match[0] >= ratio:
+            detail = (
+                f"{match[0]:.0f}% alike (question and options) to sample {match[1]} "
+                "of this figure group"
+            )
+            dropped.append(replace(g, item=None, failure=NEAR_DUPLICATE, detail=detail))
+            continue
+        earlier.append((g.unit.sample_index, text))
+        kept.append(g)
+    return kept, dropped
 
 
 def missing(request_id: str) -> Completion:
@@ -252,7 +337,7 @@ def score_verdict(completion: Completion, settings: Settings) -> Verdict:
             else rubric.ERROR_BACKEND
         )
         result = rubric.score(settings.rubric_version, None, error=error)
-        return Verdict(result, completion.text or "", **usage)
+        return Verdict(result, completion.text or "", error=completion.error, **usage)
     rows, error = parsing.parse_verdict(completion.text)
     result = rubric.score(
         settings.rubric_version, rows, error=error, keep_rule=settings.keep_rule

@@ -189,6 +189,58 @@ RUBRIC_V1 = Rubric(
 
 RUBRICS: dict[str, Rubric] = {RUBRIC_V1.version: RUBRIC_V1}
 
+REASON_MAX_CHARS = 80
+
+
+def verdict_schema(rubric: Rubric, *, title: str) -> dict[str, Any]:
+    """The JSON schema of a verdict that cannot be ambiguous.
+
+    One row per criterion, in the rubric's order (`prefixItems` with a `const`
+    title, no further items), each score one of its two allowed values: 0 or
+    the weight, 0 or the penalty. Under constrained decoding a verifier can
+    then neither repeat a title, skip one, nor give partial credit.
+    """
+    rows = [
+        {
+            "type": "object",
+            "properties": {
+                "title": {"const": c.title},
+                "score": {"enum": [0, c.weight]},
+                "reason": {"type": "string", "maxLength": REASON_MAX_CHARS},
+            },
+            "required": ["title", "score", "reason"],
+            "additionalProperties": False,
+        }
+        for c in rubric.criteria
+    ]
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "rubric": {
+                        "type": "array",
+                        "prefixItems": rows,
+                        "items": False,
+                        "minItems": len(rows),
+                        "maxItems": len(rows),
+                    }
+                },
+                "required": ["rubric"],
+                "additionalProperties": False,
+            },
+            {
+                "type": "object",
+                "properties": {"error": {"const": ERROR_INSUFFICIENT_EVIDENCE}},
+                "required": ["error"],
+                "additionalProperties": False,
+            },
+        ],
+    }
+
+
 _DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d]")
 
 

@@ -6,14 +6,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
+from synthesis import failures
 from synthesis.models import (
     Batch,
+    BatchKind,
     BatchStatus,
     ChunkStatus,
     GenerationFailure,
+    ImportJob,
     Verification,
 )
 
@@ -53,6 +56,34 @@ class Cost:
     keep_interval: tuple[float, float] | None  # Wilson 95 %
 
 
+# How often (seconds) a batch page asks again, by status; a final status is
+# absent, so the page stops asking. Waiting and paused batches move only when
+# the queue or the operator acts, so they are asked about less often.
+POLL_SECONDS = {
+    BatchStatus.QUEUED: 2,
+    BatchStatus.RUNNING: 2,
+    BatchStatus.WAITING: 10,
+    BatchStatus.PAUSED: 10,
+}
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    """Failures of one stage with one cause: how many, and what one said."""
+
+    stage: str  # "generation" | "verification"
+    reason: str  # the stored reason or verifier error code
+    cause: str
+    http_status: int | None
+    count: int
+    example: str  # the server's message, else the backend's detail
+    prompt_tokens: int | None  # the largest prompt among them
+
+    @property
+    def label(self) -> str:
+        return failures.label(self.cause, self.reason)
+
+
 @dataclass(frozen=True)
 class Progress:
     batch: Batch
@@ -71,14 +102,23 @@ class Progress:
     failures_by_reason: list[tuple[str, int]]
     verifier_errors: list[tuple[str, int]]
     chunk_errors: list[tuple[str, int]]
+    failure_groups: list[FailureGroup]
 
     @property
     def active(self) -> bool:
         return self.batch.status in ACTIVE
 
     @property
+    def poll_seconds(self) -> int | None:
+        return POLL_SECONDS.get(self.batch.status)
+
+    @property
+    def imported(self) -> bool:
+        return self.batch.kind == BatchKind.IMPORTED
+
+    @property
     def can_cancel(self) -> bool:
-        return self.active
+        return self.active or self.batch.status == BatchStatus.WAITING
 
     @property
     def can_resume(self) -> bool:
@@ -166,9 +206,10 @@ def progress(batch: Batch) -> Progress:
             GenerationFailure.objects.filter(batch=batch), "reason"
         ),
         verifier_errors=_counts(
-            Verification.objects.filter(item__batch=batch).exclude(error=""), "error"
+            current_verifications(batch_id=batch.pk).exclude(error=""), "error"
         ),
         chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
+        failure_groups=failure_groups(batch),
     )
 
 
@@ -183,6 +224,61 @@ def _endpoint_names(config: dict[str, Any]) -> set[str]:
     return names
 
 
+def failure_groups(batch: Batch) -> list[FailureGroup]:
+    """Every failed generation and verification of a batch, grouped by cause,
+    each group with an example of what the server (or the backend) said."""
+    generation = (
+        GenerationFailure.objects.filter(batch=batch)
+        .values("reason", "cause", "http_status")
+        .annotate(
+            n=Count("id"),
+            said=Max("server_message"),
+            detail=Max("detail"),
+            prompt=Max("prompt_tokens"),
+        )
+    )
+    verification = (
+        current_verifications(batch_id=batch.pk)
+        .exclude(error="")
+        .values("error", "cause", "http_status")
+        .annotate(
+            n=Count("id"),
+            said=Max("server_message"),
+            detail=Max("error_detail"),
+            prompt=Max("prompt_tokens"),
+        )
+    )
+    groups = [
+        FailureGroup(
+            stage,
+            row.get("reason") or row.get("error") or "",
+            row["cause"],
+            row["http_status"],
+            row["n"],
+            (row["said"] or row["detail"] or "")[:300],
+            row["prompt"],
+        )
+        for stage, rows in (("generation", generation), ("verification", verification))
+        for row in rows
+    ]
+    return sorted(groups, key=lambda g: (-g.count, g.stage, g.reason, g.cause))
+
+
+def current_verifications(*, batch_id: int) -> QuerySet[Verification]:
+    """Each item's newest verification (a re-run adds one; older ones are history)."""
+    newer = Verification.objects.filter(item=OuterRef("item"), pk__gt=OuterRef("pk"))
+    return Verification.objects.filter(item__batch_id=batch_id).filter(~Exists(newer))
+
+
+def rerun_panel(batch: Batch) -> dict[str, Any]:
+    """The batch's latest re-runs, and whether the page should keep polling."""
+    reruns = list(batch.reruns.select_related("created_by")[:50])
+    return {
+        "reruns": reruns,
+        "reruns_running": any(not r.is_finished for r in reruns),
+    }
+
+
 def _counts(queryset: Any, field: str) -> list[tuple[str, int]]:
     return list(
         queryset.values_list(field).annotate(n=Count("id")).order_by("-n", field)
@@ -194,3 +290,24 @@ def _elapsed_seconds(batch: Batch) -> float | None:
         return None
     end = batch.finished_at or timezone.now()
     return max((end - batch.started_at).total_seconds(), 1e-6)
+
+
+def import_jobs(batch: Batch) -> list[ImportJob]:
+    """The imports that brought an imported batch its items (oldest first)."""
+    ids = batch.config.get("import_job_ids", []) if batch.config else []
+    return list(ImportJob.objects.filter(pk__in=ids).order_by("pk"))
+
+
+SAMPLING_FIELDS = (
+    ("temperature", "Temperature"),
+    ("top_p", "Top-p"),
+    ("max_tokens", "Max tokens"),
+    ("seed", "Seed"),
+)
+
+
+def sampling_rows(sampling: Any) -> list[tuple[str, Any]]:
+    """A batch's sampling settings as labelled fields, in a fixed order."""
+    if not isinstance(sampling, dict):
+        return []
+    return [(label, sampling[key]) for key, label in SAMPLING_FIELDS if key in sampling]

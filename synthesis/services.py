@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -11,10 +10,13 @@ from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from synthesis import batch_config, rebalancing
+from medsyn_app import queueing
+from medsyn_app.audit import services as audit
+from synthesis import batch_config, figure_selection, rebalancing, selectors
 from synthesis.batch_config import BatchConfigError
 from synthesis.models import (
     Batch,
+    BatchKind,
     BatchStatus,
     Chunk,
     ChunkStatus,
@@ -25,6 +27,8 @@ from synthesis.models import (
 )
 
 ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+# A waiting batch has work saved for a queue that was down: it may be cancelled.
+CANCELLABLE = (*ACTIVE, BatchStatus.WAITING)
 
 # Sends chunk ids to a queue (`synthesis.tasks.send_chunks`); services are given
 # it rather than importing tasks, so tasks stay the only entry points.
@@ -36,13 +40,16 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     """Recompute a batch's cached counters from its rows (the rows are the ledger)."""
     batch = Batch.objects.select_for_update().get(pk=batch_id)
     counts = batch.items.aggregate(
-        generated=Count("id"),
+        # Distinct: an item with several verifications joins several rows.
+        generated=Count("id", distinct=True),
         verified=Count("id", filter=Q(verifications__isnull=False), distinct=True),
-        kept=Count("id", filter=Q(verifications__kept=True), distinct=True),
     )
     batch.items_generated = counts["generated"]
     batch.items_verified = counts["verified"]
-    batch.items_kept = counts["kept"]
+    # Kept by the newest verdict: a re-run that drops an item uncounts it.
+    batch.items_kept = (
+        selectors.current_verifications(batch_id=batch_id).filter(kept=True).count()
+    )
     batch.generation_failures = GenerationFailure.objects.filter(batch=batch).count()
     batch.save(
         update_fields=[
@@ -55,27 +62,29 @@ def refresh_batch_counters(*, batch_id: int) -> Batch:
     return batch
 
 
-def _select_groups(figure_filter: Mapping[str, Any], seed: int) -> list[list[int]]:
-    """Figure ids grouped by figure group, in a stable order (then sampled)."""
-    figures = Figure.objects.all()
-    if figure_filter.get("modality"):
-        figures = figures.filter(modality=figure_filter["modality"])
-    if figure_filter.get("document"):
-        figures = figures.filter(document__source_id=figure_filter["document"])
-    if figure_filter.get("figure_ids"):
-        figures = figures.filter(pk__in=figure_filter["figure_ids"])
-    groups: dict[str, list[int]] = {}
-    for key, figure_id in figures.order_by("group_key", "id").values_list(
-        "group_key", "id"
-    ):
-        groups.setdefault(key, []).append(figure_id)
-    chosen = list(groups.values())
-    if sample := figure_filter.get("sample"):
-        rng = random.Random(seed)  # noqa: S311 - reproducible sampling, not secrecy
-        chosen = sorted(rng.sample(chosen, min(sample, len(chosen))))
-    if limit := figure_filter.get("limit"):
-        chosen = chosen[:limit]
-    return chosen
+@transaction.atomic
+def record_import(*, batch_id: int, import_job_id: int | None) -> Batch:
+    """An import added items to an imported batch: count them, note the import.
+
+    Imported items skip generation and verification and go straight to
+    review, so every one counts as kept; figure groups are those the items
+    show. The import's id is kept in the batch config so the batch page can
+    say where its items came from.
+    """
+    batch = Batch.objects.select_for_update().get(pk=batch_id, kind=BatchKind.IMPORTED)
+    items = batch.items.all()
+    batch.items_generated = items.count()
+    batch.items_kept = batch.items_generated
+    batch.figure_groups_total = (
+        Figure.objects.filter(items__batch=batch).values("group_key").distinct().count()
+    )
+    fields = ["items_generated", "items_kept", "figure_groups_total"]
+    jobs = list(batch.config.get("import_job_ids", []))
+    if import_job_id is not None and import_job_id not in jobs:
+        batch.config = {**batch.config, "import_job_ids": [*jobs, import_job_id]}
+        fields.append("config")
+    batch.save(update_fields=fields)
+    return batch
 
 
 def launch_batch(
@@ -94,7 +103,9 @@ def launch_batch(
     batch_config.check_filter(figure_filter)
     full = batch_config.resolve(config or {})
     full["figure_filter"] = figure_filter
-    groups = _select_groups(figure_filter, seed=full["sampling"].get("seed") or 0)
+    groups = figure_selection.select_groups(
+        figure_filter, seed=full["sampling"].get("seed") or 0
+    )
     if not groups:
         raise BatchConfigError("no figures match this selection")
     figure_keys = dict(
@@ -120,6 +131,18 @@ def launch_batch(
             )
             for i, start in enumerate(range(0, len(groups), size))
         )
+        audit.record(
+            "batch.launch",
+            actor=created_by,
+            target=batch,
+            after={
+                "name": batch.name,
+                "figure_groups": batch.figure_groups_total,
+                "chunks": len(chunks),
+                "generator": full["generator"].get("endpoint"),
+                "verifier": full["verifier"].get("endpoint"),
+            },
+        )
         if enqueue is not None:
             _enqueue_on_commit(enqueue, batch, [c.pk for c in chunks])
     return batch
@@ -128,20 +151,94 @@ def launch_batch(
 def _enqueue_on_commit(
     enqueue: ChunkSender, batch: Batch, chunk_ids: list[int]
 ) -> None:
+    """Send the chunks once committed; if the broker is down the batch waits
+    (and `queueing.QueueUnavailable` reaches the caller: banner or 503)."""
     queue = batch.config.get("queue", "gpu")
-    transaction.on_commit(lambda: enqueue(chunk_ids, queue))
+    queueing.send_on_commit(
+        lambda: enqueue(chunk_ids, queue),
+        what=f"Batch {batch.pk}",
+        object_id=batch.pk,
+        mark_waiting=lambda reason: mark_waiting(batch_id=batch.pk, reason=reason),
+    )
+
+
+def mark_waiting(*, batch_id: int, reason: str) -> bool:
+    """The queue did not take this batch's chunks: say so on the row and in the
+    log. A batch cancelled or finished meanwhile is left as it is."""
+    with transaction.atomic():
+        moved = Batch.objects.filter(pk=batch_id, status__in=ACTIVE).update(
+            status=BatchStatus.WAITING,
+            status_reason=f"Waiting for the task queue: {reason}"[:2000],
+        )
+        if moved:
+            audit.record(
+                "batch.waiting",
+                actor=None,
+                object_type="synthesis.batch",
+                object_id=batch_id,
+                after={"reason": reason},
+            )
+    return bool(moved)
+
+
+def requeue_waiting(*, enqueue: ChunkSender) -> int:
+    """Send waiting batches' unfinished chunks again, oldest first; stop at the
+    first failure (the queue is still down). Returns how many batches were sent.
+
+    A chunk whose message did reach the broker before the outage may be sent
+    twice; the second delivery finds it claimed or done and does nothing.
+    """
+    sent = 0
+    for batch_id in (
+        Batch.objects.filter(status=BatchStatus.WAITING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            if not Batch.objects.filter(pk=batch_id, status=BatchStatus.WAITING).update(
+                status=BatchStatus.QUEUED, status_reason=""
+            ):
+                continue
+            audit.record(
+                "batch.requeued",
+                actor=None,
+                object_type="synthesis.batch",
+                object_id=batch_id,
+            )
+        batch = Batch.objects.get(pk=batch_id)
+        pending = list(
+            batch.chunks.filter(status=ChunkStatus.PENDING).values_list("pk", flat=True)
+        )
+        queue = batch.config.get("queue", "gpu")
+        if error := queueing.try_send(lambda c=pending, q=queue: enqueue(c, q)):
+            mark_waiting(batch_id=batch_id, reason=error)
+            break
+        if not pending:
+            finish_batch_if_done(batch_id=batch_id)
+        sent += 1
+    return sent
 
 
 @transaction.atomic
 def cancel_batch(*, batch_id: int) -> Batch:
     """Stop handing out chunks; a chunk already running finishes and is kept."""
     now = timezone.now()
-    Batch.objects.filter(pk=batch_id, status__in=ACTIVE).update(
+    before = Batch.objects.values_list("status", flat=True).get(pk=batch_id)
+    changed = Batch.objects.filter(pk=batch_id, status__in=CANCELLABLE).update(
         status=BatchStatus.CANCELLED,
+        status_reason="",
         started_at=Coalesce("started_at", Value(now)),
         finished_at=now,
     )
-    return Batch.objects.get(pk=batch_id)
+    batch = Batch.objects.get(pk=batch_id)
+    if changed:
+        audit.record(
+            "batch.cancel",
+            target=batch,
+            before={"status": before},
+            after={"status": batch.status},
+        )
+    return batch
 
 
 @transaction.atomic
@@ -162,11 +259,53 @@ def resume_batch(*, batch_id: int, enqueue: ChunkSender) -> Batch:
     )
     if not pending:
         raise BatchConfigError("nothing left to run in this batch")
+    before, reason = batch.status, batch.status_reason
     batch.status = BatchStatus.QUEUED
+    batch.status_reason = ""
     batch.finished_at = None
-    batch.save(update_fields=["status", "finished_at"])
+    batch.save(update_fields=["status", "status_reason", "finished_at"])
+    audit.record(
+        "batch.resume",
+        target=batch,
+        before={"status": before, "status_reason": reason},
+        after={"status": batch.status, "chunks": len(pending)},
+    )
     _enqueue_on_commit(enqueue, batch, pending)
     return batch
+
+
+@transaction.atomic
+def pause_batch(*, batch_id: int, reason: str, cause: str = "") -> bool:
+    """Stop a running batch whose requests fail with a configuration error.
+
+    Only an active batch pauses (a conditional update, so of several workers
+    hitting the same error one records it); its chunks wait, pending, until an
+    admin fixes the server or the settings and resumes it. The audit trail
+    records the pause with no actor: MedSyn itself decided.
+    """
+    paused = Batch.objects.filter(pk=batch_id, status__in=ACTIVE).update(
+        status=BatchStatus.PAUSED, status_reason=reason
+    )
+    if paused:
+        audit.record(
+            "batch.pause",
+            actor=None,
+            object_type="synthesis.batch",
+            object_id=batch_id,
+            after={"status": BatchStatus.PAUSED, "reason": reason, "cause": cause},
+        )
+    return bool(paused)
+
+
+def record_server_info(*, batch_id: int, role: str, info: Mapping[str, Any]) -> None:
+    """Keep what a role's server said it serves on the batch, once it changes."""
+    known = Batch.objects.filter(pk=batch_id).values_list("server_info", flat=True)
+    if (known.first() or {}).get(role) == info:
+        return
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().only("server_info").get(pk=batch_id)
+        batch.server_info = {**batch.server_info, role: dict(info)}
+        batch.save(update_fields=["server_info"])
 
 
 def sweep_expired_leases(*, enqueue: ChunkSender) -> int:
@@ -184,26 +323,36 @@ def sweep_expired_leases(*, enqueue: ChunkSender) -> int:
     ).select_related("batch")
     for chunk in expired:
         exhausted = chunk.attempts >= chunk.batch.config.get("max_chunk_attempts", 3)
-        with transaction.atomic():
-            changed = Chunk.objects.filter(
-                pk=chunk.pk, status=ChunkStatus.LEASED, lease_token=chunk.lease_token
-            ).update(
-                status=ChunkStatus.FAILED if exhausted else ChunkStatus.PENDING,
-                updated_at=now,
-                lease_token="",
-                lease_expires_at=None,
-                last_error=(
-                    f"worker lost {chunk.attempts} times; giving up"
-                    if exhausted
-                    else f"lease expired on attempt {chunk.attempts}"
-                ),
-            )
-            if changed and not exhausted:
-                _enqueue_on_commit(enqueue, chunk.batch, [chunk.pk])
+        try:
+            changed = _hand_back(chunk, exhausted=exhausted, now=now, enqueue=enqueue)
+        except queueing.QueueUnavailable:
+            touched += 1
+            break  # the batch now waits; the waiting sweep sends it later
         touched += changed
         if changed and exhausted:
             finish_batch_if_done(batch_id=chunk.batch_id)
     return touched
+
+
+@transaction.atomic
+def _hand_back(chunk: Chunk, *, exhausted: bool, now: Any, enqueue: ChunkSender) -> int:
+    """Free one expired chunk (or fail it when out of tries) and send it again."""
+    changed = Chunk.objects.filter(
+        pk=chunk.pk, status=ChunkStatus.LEASED, lease_token=chunk.lease_token
+    ).update(
+        status=ChunkStatus.FAILED if exhausted else ChunkStatus.PENDING,
+        updated_at=now,
+        lease_token="",
+        lease_expires_at=None,
+        last_error=(
+            f"worker lost {chunk.attempts} times; giving up"
+            if exhausted
+            else f"lease expired on attempt {chunk.attempts}"
+        ),
+    )
+    if changed and not exhausted:
+        _enqueue_on_commit(enqueue, chunk.batch, [chunk.pk])
+    return changed
 
 
 def finish_batch_if_done(*, batch_id: int) -> bool:

@@ -112,6 +112,8 @@ class Runner:
         flush_seconds: float = 1.0,
         check_seconds: float = 0.2,
         renew_seconds: float = 10.0,
+        pause_check: Callable[[str, list], bool] | None = None,
+        pause_after: int = 4,
     ) -> None:
         self.lanes = lanes
         self.settings = settings
@@ -127,6 +129,12 @@ class Runner:
         # Endpoints whose slots were all taken: not asked again until one of
         # our own requests there finishes, or this time passes.
         self._full_until: dict[str, float] = {}
+        # Each role's errors until its first success: when the first requests
+        # all fail alike, `pause_check` may pause the batch (configuration).
+        self.pause_check = pause_check
+        self.pause_after = pause_after
+        self._first: dict[str, list | None] = {GENERATOR: [], VERIFIER: []}
+        self._made: dict[str, list[pipeline.Generated]] = {}  # items by group
         self.waiting: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
         self.in_flight: dict[Future, tuple[list[_Job], Lane, list[Slot]]] = {}
         self.results = Results()
@@ -136,6 +144,7 @@ class Runner:
     # -- the loop ------------------------------------------------------------------
 
     def run(self, units: Sequence[pipeline.Unit]) -> str:
+        self.pause_after = max(1, min(self.pause_after, len(units)))
         for unit in units:
             self._queue_generation(unit)
         try:
@@ -177,7 +186,7 @@ class Runner:
             self.slots.release(freed)
             for slot in freed:
                 self._full_until.pop(slot.endpoint, None)
-            if self.error is not None:
+            if self.error is not None or self.outcome == "paused":
                 stopping = True
             now = time.monotonic()
             if now >= next_renew:
@@ -198,8 +207,8 @@ class Runner:
 
     def _write(self) -> bool:
         results, self.results = self.results, Results()
-        if self.outcome == "superseded":
-            return False
+        if self.outcome in ("superseded", "paused"):
+            return False  # not ours any more (a paused chunk went back)
         if not self._flush(results):
             self.outcome = "superseded"
             return False
@@ -276,12 +285,37 @@ class Runner:
                 self._generated(job, parsed, _model(lane))
             else:
                 verdict = pipeline.score_verdict(completion, self.settings)
+                self._first_results(VERIFIER, verdict.error)
                 self.results.items.append(
                     (job.generated, verdict, job.generator_model, _model(lane))
                 )
 
+    def _first_results(self, role: str, error: Any) -> None:
+        seen = self._first[role]
+        if seen is None:
+            return
+        if error is None:
+            self._first[role] = None  # the role works: never pause for it
+            return
+        seen.append(error)
+        if (
+            len(seen) >= self.pause_after
+            and self.outcome != "paused"
+            and self.pause_check is not None
+            and self.pause_check(role, seen)
+        ):
+            self.outcome = "paused"
+
     def _generated(self, job: _Job, generated: pipeline.Generated, model: str) -> None:
+        self._first_results(GENERATOR, generated.error)
+        earlier = self._made.setdefault(job.unit.group.key, [])
+        alike = pipeline.near_duplicate(generated, earlier)
+        if alike is not None:
+            # Recorded as a failed try, not retried (as a whole chunk does).
+            self.results.failures.append((alike, job.unit.attempt))
+            return
         if generated.item is not None:
+            earlier.append(generated)
             self.waiting[VERIFIER].append(
                 _Job(
                     VERIFIER,
@@ -300,7 +334,7 @@ class Runner:
         slot = (job.unit.group.key, job.unit.sample_index)
         self.tries[slot] += 1
         self.results.failures.append((generated, self.tries[slot]))
-        if self.tries[slot] < self.allowed:
+        if self.tries[slot] < self.allowed and generated.retryable:
             self._queue_generation(replace(job.unit, attempt=self.tries[slot] + 1))
 
     def _queue_generation(self, unit: pipeline.Unit) -> None:

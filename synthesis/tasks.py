@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from celery import shared_task
+from celery import Task, shared_task
 
-from synthesis import chunks, services
+from synthesis import chunks, reruns, services
 from synthesis.backends.base import BackendUnavailable
 
 
@@ -52,6 +52,49 @@ def process_chunk(chunk_id: int) -> None:
 def sweep_expired_leases() -> None:
     """Periodic (celery beat): re-queue chunks whose worker died."""
     services.sweep_expired_leases(enqueue=send_chunks)
+
+
+@shared_task(
+    name="synthesis.tasks.requeue_waiting_batches",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def requeue_waiting_batches() -> None:
+    """Periodic (celery beat): send batches and re-runs saved while the queue
+    was down."""
+    services.requeue_waiting(enqueue=send_chunks)
+    reruns.requeue_waiting(enqueue=send_rerun)
+
+
+@shared_task(
+    name="synthesis.tasks.run_rerun",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    autoretry_for=(BackendUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=5,
+    soft_time_limit=3 * 3600,
+    time_limit=3 * 3600 + 300,
+)
+def run_rerun(self: Task, rerun_id: int) -> None:
+    """Verify or generate again part of a batch; a redelivery skips what is done.
+    A model server still down after the last retry fails the re-run, saying so."""
+    try:
+        reruns.run(rerun_id=rerun_id)
+    except BackendUnavailable as exc:
+        if self.request.retries >= self.max_retries:
+            reruns.give_up(rerun_id=rerun_id, error=f"model server unavailable: {exc}")
+            return
+        raise
+
+
+def send_rerun(rerun_id: int, queue: str) -> None:
+    """The enqueue function a re-run's launch and the waiting sweep are given."""
+    run_rerun.apply_async(args=[rerun_id], queue=queue)
 
 
 def send_chunks(chunk_ids: Sequence[int], queue: str) -> None:

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from medsyn_app import queueing
 from medsyn_app.api import ERRORS
 from medsyn_app.roles import IsMedsynAdmin
-from review.export import services, tasks
+from review.export import selectors, services, tasks
 from review.models import Export
 
 
@@ -40,6 +40,50 @@ class ExportDetailOutput(ExportOutput):
 
     class Meta(ExportOutput.Meta):
         fields = [*ExportOutput.Meta.fields, "manifest"]
+
+
+class _SplitCount(serializers.Serializer):
+    split = serializers.CharField()
+    items = serializers.IntegerField()
+    groups = serializers.IntegerField(help_text="Groups of papers and images")
+
+
+class _CauseCount(serializers.Serializer):
+    cause = serializers.CharField()
+    label = serializers.CharField()
+    items = serializers.IntegerField()
+
+
+class ExportPreviewOutput(serializers.Serializer):
+    """What an export with these settings would hold, and what it leaves out."""
+
+    accepted = serializers.IntegerField(help_text="Accepted items in scope")
+    exported = serializers.IntegerField()
+    splits = _SplitCount(many=True)
+    excluded = _CauseCount(many=True, help_text="Accepted items left out, by cause")
+    not_accepted = _CauseCount(
+        many=True, help_text="Items of the chosen batches not accepted yet, by status"
+    )
+    warnings = serializers.ListField(child=serializers.CharField())
+
+    @staticmethod
+    def from_explained(explained: dict) -> dict:
+        def rows(key: str) -> list[dict]:
+            return [
+                {"cause": c, "label": label, "items": n}
+                for c, label, n in explained[key]
+            ]
+
+        return {
+            "accepted": explained["accepted"],
+            "exported": explained["exported"],
+            "splits": [
+                {"split": s, "items": n, "groups": g} for s, n, g in explained["splits"]
+            ],
+            "excluded": rows("excluded"),
+            "not_accepted": rows("not_accepted"),
+            "warnings": explained["warnings"],
+        }
 
 
 class ExportListApi(APIView):
@@ -94,3 +138,29 @@ class ExportDetailApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         export = get_object_or_404(Export, pk=pk)
         return Response(ExportDetailOutput(export).data)
+
+
+class ExportPreviewApi(APIView):
+    permission_classes = [IsMedsynAdmin]
+
+    @extend_schema(
+        summary="Preview an export: counts per split and exclusions by cause",
+        description="Runs the export's own selection, contamination check and "
+        "split assignment without writing anything, so the counts are those a "
+        "launch with the same settings would produce.",
+        request=ExportListApi.InputSerializer,
+        responses={200: ExportPreviewOutput, **ERRORS(400)},
+    )
+    def post(self, request: Request) -> Response:
+        data = ExportListApi.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raw = dict(data.validated_data["settings"])
+        raw.pop("eval_set_path", None)
+        try:
+            settings = services.resolve_settings(
+                settings=raw, name=data.validated_data["name"]
+            )
+        except services.ExportError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        explained = selectors.preview(settings)
+        return Response(ExportPreviewOutput.from_explained(explained))

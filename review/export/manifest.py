@@ -145,6 +145,7 @@ def describe(
     plan: SplitPlan,
     counts: dict[str, Any],
     contamination: dict[str, Any],
+    breakdown: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest's body; file checksums and the creation time come last."""
     exported_letters = [letters.get(c.item_id, ({}, c.answer))[1] for c in exported]
@@ -179,5 +180,8 @@ def describe(
         "batches": batch_provenance(sorted({c.batch_id for c in exported})),
         "reviewers": agreement.summarize(chosen.agreements),
         "contamination": contamination,
+        # The same counts the preview showed: per split, and why items were
+        # left out (see planning.breakdown).
+        "breakdown": breakdown or {},
         "software": {"pyarrow": pyarrow.__version__},
     }

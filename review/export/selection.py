@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 from review.export import agreement
 from review.export.config import ExportSettings
+from review.models import ExportExclusion
 from synthesis.models import Item, ItemFigure, ItemStatus, Verification
+
+# The cause counted for items an admin excluded from export.
+EXCLUDED_BY_ADMIN = "excluded_by_admin"
 
 
 @dataclass(frozen=True)
@@ -107,11 +111,17 @@ def select(*, settings: ExportSettings) -> Selection:
     items = Item.objects.filter(status=ItemStatus.ACCEPTED)
     if settings.batch_ids:
         items = items.filter(batch_id__in=settings.batch_ids)
+    # An admin excluded these from every export (the item browser), with a reason.
+    by_admin = Exists(ExportExclusion.objects.filter(item=OuterRef("pk")))
+    admin_excluded = items.filter(by_admin).count()
+    items = items.filter(~by_admin)
     items = items.annotate(score=_latest_score()).order_by("id")
     figures = _figures_by_item(settings.batch_ids)
     agreements = agreement.for_accepted_items()
     kept: list[Candidate] = []
     excluded: Counter = Counter()
+    if admin_excluded:
+        excluded[EXCLUDED_BY_ADMIN] = admin_excluded
     kept_agreements = []
     fields = ("id", "batch_id", "version", "question", "options", "answer")
     fields += ("modality", "anatomy", "question_type", "score")

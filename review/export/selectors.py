@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from review.evalsets.models import EvaluationItem
+from review.export import planning
+from review.export.config import ExportSettings
 from review.export.manifest import MANIFEST_NAME
+from review.export.splits import SPLITS
 from review.models import Export
 from synthesis.models import Item
 
@@ -87,3 +90,38 @@ def contamination_pairs(export: Export, *, limit: int = 50) -> list[dict[str, An
             }
         )
     return shown
+
+
+def preview(settings: ExportSettings) -> dict[str, Any]:
+    """What launching with these settings would export, and what it would leave
+    out and why: the export's own plan, summarized (nothing is written)."""
+    return planning.explain(planning.breakdown(planning.prepare(settings)))
+
+
+def breakdown_of(export: Export) -> dict[str, Any]:
+    """A finished export's splits and exclusions, as its page shows them.
+
+    Exports written before the manifest kept a breakdown are described from
+    the parts of the manifest they have.
+    """
+    manifest = export.manifest or {}
+    stored = manifest.get("breakdown")
+    if not stored:
+        chosen = manifest.get("selection", {})
+        splits = manifest.get("splits", {})
+        excluded = dict(chosen.get("excluded", {}))
+        selected = chosen.get("accepted_items_selected", 0)
+        contaminated = selected - export.item_count
+        if contaminated > 0:
+            excluded["contaminated"] = contaminated
+        stored = {
+            "accepted": selected + sum(chosen.get("excluded", {}).values()),
+            "exported": export.item_count,
+            "excluded": excluded,
+            "splits": {s: splits.get(s, {}).get("items", 0) for s in SPLITS},
+            "groups": {s: splits.get(s, {}).get("groups", 0) for s in SPLITS},
+            "empty_splits": [
+                s for s in SPLITS if not splits.get(s, {}).get("items", 0)
+            ],
+        }
+    return planning.explain(stored)

@@ -15,7 +15,7 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +26,7 @@ from django.utils import timezone
 
 from medsyn_app import queueing
 from medsyn_app.audit import services as audit
-from review.evalsets import embeddings
-from review.export import (
-    balance,
-    card,
-    contamination,
-    references,
-    reward,
-    selection,
-)
+from review.export import card, planning, references, reward
 from review.export.config import (
     ExportSettings,
     ExportSettingsError,
@@ -46,7 +38,7 @@ from review.export.jsonl import JsonlWriter
 from review.export.manifest import MANIFEST_NAME, Tally, describe, file_entries
 from review.export.rows import iter_rows
 from review.export.sft import SftWriter
-from review.export.splits import SPLITS, SplitPlan, SplitUnit, assign_splits
+from review.export.splits import SPLITS
 from review.export.verl import VerlWriter
 from review.models import Export, ExportStatus
 
@@ -67,27 +59,17 @@ def _frozen_test_ids(export_id: int) -> list[str]:
     return list(test.get("source_ids", []))
 
 
-@transaction.atomic
-def create_export(
-    *,
-    created_by: Any,
-    name: str,
-    settings: dict[str, Any] | None = None,
-    eval_set: Any = None,
-    enqueue: Callable[[int], object] | None,
-) -> Export:
-    """Validate the settings, record the Export and queue it once committed.
+def resolve_settings(
+    *, settings: dict[str, Any] | None, name: str, eval_set_uploaded: bool = False
+) -> ExportSettings:
+    """The settings an export request runs with, checked; raises ExportError.
 
-    An uploaded eval set is stored only once the settings are known to be good.
-    Pages and the API pass `tasks.run_export.delay_on_commit`; the command line
-    passes None and runs the export in-process.
+    The launch and the preview both use it, so a preview describes exactly
+    the export that launching would run.
     """
-
     raw = dict(settings or {})
-    if not name.strip():
-        raise ExportError("an export needs a name")
     raw.setdefault("dataset_name", slugify_name(name))
-    if eval_set is not None:
+    if eval_set_uploaded:
         raw["eval_set_path"] = "(upload)"
     # Checked by default against every registered benchmark.
     chosen = raw.get("benchmark_ids")
@@ -109,6 +91,29 @@ def create_export(
             parsed,
             frozen_test_source_ids=tuple(_frozen_test_ids(parsed.freeze_test_from)),
         )
+    return parsed
+
+
+@transaction.atomic
+def create_export(
+    *,
+    created_by: Any,
+    name: str,
+    settings: dict[str, Any] | None = None,
+    eval_set: Any = None,
+    enqueue: Callable[[int], object] | None,
+) -> Export:
+    """Validate the settings, record the Export and queue it once committed.
+
+    An uploaded eval set is stored only once the settings are known to be good.
+    Pages and the API pass `tasks.run_export.delay_on_commit`; the command line
+    passes None and runs the export in-process.
+    """
+    if not name.strip():
+        raise ExportError("an export needs a name")
+    parsed = resolve_settings(
+        settings=settings, name=name, eval_set_uploaded=eval_set is not None
+    )
     if eval_set is not None:
         parsed = replace(parsed, eval_set_path=store_eval_set(upload=eval_set))
     with transaction.atomic():
@@ -153,80 +158,8 @@ def _writers(root: Path, s: ExportSettings) -> list[Any]:
     return [makers[name]() for name in s.formats]
 
 
-def _contamination(
-    s: ExportSettings, candidates: list[selection.Candidate]
-) -> contamination.ContaminationReport:
-    """Check the candidates against every reference: the uploaded eval file (if
-    any) and the registered benchmarks the settings name."""
-    uploaded = []
-    if s.eval_set_path:
-        index = contamination.load_eval_set(
-            s.eval_set_path, ngram=s.text_ngram, jaccard=s.text_jaccard
-        )
-        uploaded.append(contamination.Reference(index.name, "upload", index))
-    benchmarks = references.benchmark_references(s)
-    thresholds = {
-        "text_ngram": s.text_ngram,
-        "text_jaccard": s.text_jaccard,
-        "text_ratio": s.text_ratio,
-        "image_hamming": s.image_hamming,
-        "semantic_cosine": s.semantic_threshold,
-        "embedding_model": embeddings.MODEL_NAME if benchmarks else "",
-    }
-    report = contamination.check(
-        candidates=candidates,
-        references=uploaded + [reference for reference, _ in benchmarks],
-        text_ratio=s.text_ratio,
-        image_hamming=s.image_hamming,
-        thresholds=thresholds,
-    )
-    references.flag_meaning(
-        report,
-        candidates=candidates,
-        references=benchmarks,
-        threshold=s.semantic_threshold,
-    )
-    return report
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """Everything decided before the first byte is written."""
-
-    settings: ExportSettings
-    chosen: selection.Selection
-    candidates: list[selection.Candidate]
-    report: contamination.ContaminationReport
-    letters: dict[int, tuple[dict[str, str], str]]
-    plan: SplitPlan
-
-
-def _prepare(s: ExportSettings) -> _Prepared:
-    chosen = selection.select(settings=s)
-    candidates = chosen.candidates
-    report = _contamination(s, candidates)
-    if s.exclude_contaminated:
-        flagged = report.flagged_item_ids
-        candidates = [c for c in candidates if c.item_id not in flagged]
-    letters: dict[int, tuple[dict[str, str], str]] = {}
-    if s.rebalance_letters:
-        relettered = balance.rebalance([(c.options, c.answer) for c in candidates])
-        letters = {c.item_id: r for c, r in zip(candidates, relettered, strict=True)}
-    plan = assign_splits(
-        [
-            SplitUnit(c.item_id, c.source_ids, c.sha256s, c.phashes, c.modality)
-            for c in candidates
-        ],
-        ratios=s.ratios,
-        seed=s.seed,
-        phash_threshold=s.phash_threshold,
-        frozen_test_source_ids=s.frozen_test_source_ids,
-    )
-    return _Prepared(s, chosen, candidates, report, letters, plan)
-
-
 def _write_rows(
-    export: Export, root: Path, prepared: _Prepared
+    export: Export, root: Path, prepared: planning.Prepared
 ) -> tuple[Tally, dict[Path, str]]:
     """Stream every row, split by split in item order, into every format.
 
@@ -265,7 +198,7 @@ def _write_rows(
 
 
 def _build(export: Export, root: Path) -> dict[str, Any]:
-    prepared = _prepare(parse_settings(export.settings))
+    prepared = planning.prepare(parse_settings(export.settings))
     Export.objects.filter(pk=export.pk).update(rows_total=len(prepared.candidates))
     tally, checksums = _write_rows(export, root, prepared)
     s = prepared.settings
@@ -278,6 +211,7 @@ def _build(export: Export, root: Path) -> dict[str, Any]:
         plan=prepared.plan,
         counts=tally.as_dict(),
         contamination=prepared.report.as_dict(excluded=s.exclude_contaminated),
+        breakdown=planning.breakdown(prepared),
     )
     if "verl" in s.formats:
         # The reward verl is pointed at travels with the data it scores.

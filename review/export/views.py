@@ -13,7 +13,12 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
+from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app import files, queueing
 from medsyn_app.roles import admin_required
@@ -53,30 +58,56 @@ def export_list(request: HttpRequest) -> HttpResponse:
     return render(request, "export/list.html", {"form": form, "exports": exports})
 
 
+# Statuses a page keeps following, and how often (seconds): a waiting export
+# depends on the queue coming back, so it is asked about less often.
+POLL_SECONDS = {
+    ExportStatus.PENDING: 2,
+    ExportStatus.RUNNING: 2,
+    ExportStatus.WAITING: 10,
+}
+
+
+@admin_required
+@require_POST
+def export_preview(request: HttpRequest) -> HttpResponse:
+    """What the form's settings would export, before anything is launched."""
+    form = ExportForm(request.POST)
+    context: dict = {"form": form, "preview": None}
+    if form.is_valid():
+        try:
+            settings = services.resolve_settings(
+                settings=form.export_settings(), name=form.cleaned_data["name"]
+            )
+        except services.ExportError as exc:
+            form.add_error(None, str(exc))
+        else:
+            context["preview"] = selectors.preview(settings)
+    return render(request, "export/_preview.html", context)
+
+
 @admin_required
 @require_GET
+@vary_on_headers("HX-Request")
 def export_detail(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_object_or_404(Export, pk=pk)
+    done = export.status == ExportStatus.DONE
     context = {
         "export": export,
-        "files": selectors.files_of(export)
-        if export.status == ExportStatus.DONE
-        else [],
+        "files": selectors.files_of(export) if done else [],
         "manifest_json": (
             json.dumps(selectors.manifest_summary(export), indent=2)
             if export.manifest
             else ""
         ),
         "contamination": export.manifest.get("contamination"),
-        "pairs": selectors.contamination_pairs(export)
-        if export.status == ExportStatus.DONE
-        else [],
-        "running": export.status
-        in (ExportStatus.PENDING, ExportStatus.RUNNING, ExportStatus.WAITING),
+        "pairs": selectors.contamination_pairs(export) if done else [],
+        "breakdown": selectors.breakdown_of(export) if done else None,
+        "running": export.status in POLL_SECONDS,
+        "poll_seconds": POLL_SECONDS.get(export.status),
     }
     template = "export/detail.html"
     if request.htmx:
-        template += "#status"
+        template += "#live"
     return render(request, template, context)
 
 

@@ -23,8 +23,8 @@ from synthesis.models import Batch
 class QualityFiguresApi(APIView):
     """GET every dashboard figure for one batch (`<id>`) or for `all`.
 
-    Default settings read the stored snapshot (see `review.quality.snapshots`);
-    `?fresh=1` recounts.
+    Default settings read the stored snapshot, kept current within seconds
+    of a decision (see `review.quality.snapshots`); `?fresh=1` recounts.
     """
 
     permission_classes = [IsMedsynAdmin]
@@ -45,7 +45,8 @@ class QualityFiguresApi(APIView):
             200: OpenApiResponse(
                 OpenApiTypes.OBJECT,
                 "Status counts, agreement, calibration, throughput, quality "
-                "estimate and `computed_at` (see the README).",
+                "estimate, `computed_at`, and `behind` (decisions made since "
+                "are being counted; current within seconds; see the README).",
             ),
             400: OpenApiResponse(
                 OpenApiTypes.OBJECT, "A query parameter does not validate."
@@ -58,12 +59,15 @@ class QualityFiguresApi(APIView):
         form = DashboardForm(request.query_params)
         if not form.is_valid():
             return Response({"errors": form.errors}, status=400)
-        figures, computed_at = snapshots.figures_for(
+        result = snapshots.figures_for(
             selected,
             options=form.figure_options(),
             fresh=request.query_params.get("fresh") == "1",
         )
-        return Response({**figures, "computed_at": computed_at.isoformat()})
+        computed_at = result.computed_at.isoformat()
+        return Response(
+            {**result.figures, "computed_at": computed_at, "behind": result.behind}
+        )
 
 
 def _pk(value: str) -> int:

@@ -14,6 +14,12 @@ from review.overlap import OverlapSettings
 from synthesis.models import ANSWER_LETTERS, Batch, Item
 
 
+class PlanAuditForm(forms.Form):
+    """Which batch to plan an audit sample for (none: every batch with kept items)."""
+
+    batch = forms.ModelChoiceField(queryset=Batch.objects.all(), required=False)
+
+
 class DashboardForm(forms.Form):
     """What the admin chooses to look at; every field has a sensible default."""
 

@@ -8,6 +8,7 @@ app_name = "quality"
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/plan-audit/", views.plan_audit, name="plan_audit"),
     path("adjudication/", views.adjudication_queue, name="adjudication_queue"),
     path(
         "adjudication/<int:pk>/",

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -15,14 +16,15 @@ from django.views.decorators.http import (
 from django.views.decorators.vary import vary_on_headers
 
 from medsyn_app.roles import admin_required
-from review import adjudication, consensus, overlap, proposals
-from review.quality import charts, snapshots
+from review import adjudication, cards, consensus, overlap, proposals
+from review.quality import audit_plan, charts, snapshots
 from review.quality.forms import (
     AdjudicationForm,
     AdoptForm,
     DashboardForm,
     MergeForm,
     OverlapForm,
+    PlanAuditForm,
 )
 from synthesis.models import Batch, Item
 
@@ -36,18 +38,47 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         context = {"form": form}
         return render(request, "quality/dashboard.html", context, status=400)
-    figures, computed_at = snapshots.figures_for(
+    result = snapshots.figures_for(
         form.cleaned_data["batch"],
         options=form.figure_options(),
         fresh=request.GET.get("fresh") == "1",
     )
+    setups = audit_plan.batch_setups(form.cleaned_data["batch"])
     context = {
         "form": form,
-        "figures": figures,
-        "computed_at": computed_at,
-        "charts": charts.dashboard_charts(figures),
+        "figures": result.figures,
+        "computed_at": result.computed_at,
+        "behind": result.behind,
+        "charts": charts.dashboard_charts(result.figures),
+        "setups": setups,
+        "audit_planned": any(setup.audited for setup in setups),
     }
     return render(request, "quality/dashboard.html", context)
+
+
+@admin_required
+@require_POST
+def plan_audit(request: HttpRequest) -> HttpResponse:
+    """Plan a random audit sample of kept items (the quality estimate needs one)."""
+    form = PlanAuditForm(request.POST)
+    if not form.is_valid():
+        return render(request, "400.html", status=400)
+    batch = form.cleaned_data["batch"]
+    planned = audit_plan.plan_audit_sample(batch=batch)
+    if planned:
+        names = ", ".join(f"“{b.name}”" for b in planned)
+        share = f"{audit_plan.DEFAULT_RATE:.0%}"
+        messages.success(
+            request,
+            f"Audit sample planned: a random {share} of the kept items of {names} "
+            "now wait in the reviewers' queue.",
+        )
+    else:
+        messages.info(
+            request, "Nothing to plan: no batch without an audit has kept items."
+        )
+    query = f"?batch={batch.pk}" if batch else ""
+    return redirect(reverse("quality:dashboard") + query)
 
 
 @require_GET
@@ -63,6 +94,8 @@ def _item_page(
     item = get_object_or_404(Item.objects.select_related("batch"), pk=pk)
     context = {
         "item": item,
+        "card": cards.card_for(item_id=item.pk, reviewer=request.user),
+        "status_label": adjudication.status_label(item, adjudication.settled_by(item)),
         "comparison": proposals.item_comparison(item),
         "form": AdjudicationForm(),
         "adopt_form": AdoptForm(initial={"item_version": item.version}),
@@ -91,7 +124,8 @@ def _refused(
 
 def _settled(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=pk)
-    messages.success(request, f"Item {item.pk} is now {item.get_status_display()}.")
+    label = adjudication.status_label(item, adjudication.settled_by(item))
+    messages.success(request, f"Item {item.pk} is now {label}.")
     return redirect("quality:adjudication_item", pk=item.pk)
 
 
@@ -161,10 +195,11 @@ def settle(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"item": item, "form": form}
         return render(request, f"{ITEM_PAGE}#settle-panel", context, status=400)
     item.refresh_from_db(fields=["status"])
+    label = adjudication.status_label(item, adjudication.settled_by(item))
     if request.htmx:
-        context = {"item": item, "settled": True}
-        return render(request, f"{ITEM_PAGE}#settle-panel", context)
-    messages.success(request, f"Item {item.pk} is now {item.get_status_display()}.")
+        context = {"item": item, "settled": True, "status_label": label}
+        return render(request, f"{ITEM_PAGE}#settled", context)
+    messages.success(request, f"Item {item.pk} is now {label}.")
     return redirect("quality:adjudication_queue")
 
 

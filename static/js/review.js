@@ -10,7 +10,7 @@
   let shownItem = null;
 
   const card = () => document.getElementById("item-card");
-  const panels = () => document.querySelectorAll("#reject-panel, #edit-panel");
+  const panels = () => document.querySelectorAll("#reject-panel, #edit-panel, #flag-panel");
   const isTyping = (el) =>
     el && el.closest && el.closest("input, textarea, select, [contenteditable]");
 
@@ -22,6 +22,7 @@
       question.focus();
       question.select();
     }
+    if (panel && id === "flag-panel") panel.querySelector("textarea").focus();
   }
 
   function closePanels() {
@@ -163,7 +164,7 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form.id !== "decide-form" && form.id !== "reject-panel") return;
+    if (!["decide-form", "reject-panel", "flag-panel"].includes(form.id)) return;
     if (decideAhead(form, event.submitter)) {
       event.preventDefault();
       event.stopPropagation();  // htmx listens on the form: it never sees this one

@@ -60,10 +60,15 @@ def from_endpoint(endpoint: EndpointSpec) -> Backend:
     if endpoint.runtime == "vllm_offline":
         if endpoint.context_length:
             config["max_model_len"] = endpoint.context_length
-    elif endpoint.runtime != "hf_transformers":
+    elif endpoint.runtime == "hf_transformers":
+        if endpoint.context_length:
+            config["context_length"] = endpoint.context_length
+    else:
         config["base_url"] = endpoint.base_url
         config["api_key"] = endpoint.api_key()
         config["max_concurrency"] = endpoint.concurrency
+        if endpoint.runtime == "openai_compat":
+            config["context_length"] = endpoint.context_length
     target = RUNTIMES.get(endpoint.runtime, endpoint.runtime)
     return _construct(target, config)
 

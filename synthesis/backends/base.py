@@ -56,10 +56,34 @@ class GenerationRequest:
     request_id: str = ""
 
 
+# Why a request failed, for grouping failures and for deciding what to retry.
+CAUSE_CONTEXT_OVERFLOW = "context_overflow"  # prompt + output cannot fit the context
+CAUSE_CUT_BY_CONTEXT = "cut_by_context"  # output ran into the end of the context
+CAUSE_MAX_TOKENS = "max_tokens"  # output stopped at the asked max_tokens
+CAUSE_SCHEMA_REFUSED = "schema_refused"  # the schema is invalid or not accepted
+CAUSE_REFUSED = "refused"  # any other 4xx: the request itself is wrong
+CAUSE_RATE_LIMITED = "rate_limited"  # 429 on every attempt
+CAUSE_SERVER_ERROR = "server_error"  # 5xx on every attempt
+CAUSE_UNREACHABLE = "unreachable"  # no connection, or timed out
+CAUSE_MALFORMED = "malformed_response"  # a 200 whose body is not a completion
+CAUSE_OFF_SCHEMA = "off_schema"  # a complete answer that breaks its schema
+# Causes no retry can fix: the same request fails the same way until an
+# operator changes the server or the batch's settings.
+CONFIGURATION_CAUSES = frozenset(
+    {CAUSE_CONTEXT_OVERFLOW, CAUSE_CUT_BY_CONTEXT, CAUSE_SCHEMA_REFUSED, CAUSE_REFUSED}
+)
+
+
 @dataclass(frozen=True)
 class CompletionError:
     message: str
     retryable: bool
+    cause: str = ""
+    status: int | None = None  # the HTTP status of the final answer, if any
+    server_message: str = ""  # what the server said, truncated
+    prompt_tokens: int | None = None  # the prompt's size, when counted
+    context_length: int | None = None  # the server's context, when known
+    max_tokens: int | None = None  # the output room the request asked for
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ import threading
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from synthesis.backends import demo_model
 from synthesis.backends.base import (
+    CAUSE_CUT_BY_CONTEXT,
     BackendError,
     ChatMessage,
     Completion,
@@ -29,6 +30,7 @@ from synthesis.backends.base import (
     GenerationRequest,
     SamplingParams,
 )
+from synthesis.backends.context import DEFAULT_MIN_OUTPUT_TOKENS, fit_max_tokens
 from synthesis.backends.structured_output import check_output, check_schema
 
 _CACHE: dict[tuple[str, str, str], _Runtime] = {}
@@ -48,6 +50,14 @@ class _Runtime:
     lock: threading.Lock = field(default_factory=threading.Lock)
     lltok: Any = None  # llguidance token table, built on first structured request
 
+    @property
+    def context_length(self) -> int | None:
+        """The model's own context (its position embeddings), if it says."""
+        config = getattr(self.model, "config", None)
+        text = getattr(config, "text_config", None) or config
+        value = getattr(text, "max_position_embeddings", None)
+        return int(value) if isinstance(value, int) and value > 0 else None
+
     def llguidance_tokenizer(self) -> Any:
         if self.lltok is None:
             from synthesis.backends.logits_processors import build_tokenizer
@@ -63,6 +73,7 @@ class _Prepared:
     request: GenerationRequest
     images: list[Any]
     grammar: str | None
+    requested: int = 0  # the max_tokens asked for, before fitting to the context
 
 
 class TransformersBackend:
@@ -78,6 +89,8 @@ class TransformersBackend:
         max_image_long_side: int = 1024,
         max_batch_size: int = 8,
         cpu_threads: int | None = None,
+        context_length: int | None = None,
+        min_output_tokens: int = DEFAULT_MIN_OUTPUT_TOKENS,
     ) -> None:
         path = model_path or model
         self.is_demo = not path
@@ -86,6 +99,9 @@ class TransformersBackend:
         self.dtype = dtype
         self.max_image_long_side = max_image_long_side
         self.max_batch_size = max(1, max_batch_size)
+        # The endpoint's context_length, else the model's own.
+        self.context_length = context_length
+        self.min_output_tokens = min_output_tokens
         self.is_demo = self.is_demo or demo_model.is_demo_model(self.path)
         self.model_name = demo_model.MODEL_NAME if self.is_demo else str(path)
         # The demo model is too small to gain from intra-op threads, and on a
@@ -115,7 +131,7 @@ class TransformersBackend:
             if isinstance(prepared, Completion):
                 results[index] = prepared
             else:
-                s = request.sampling
+                s = prepared.request.sampling
                 key = (s.max_tokens, s.temperature, s.top_p)
                 groups.setdefault(key, []).append(prepared)
         with runtime.lock:
@@ -203,7 +219,39 @@ class TransformersBackend:
             problem = grammar_error(runtime.llguidance_tokenizer(), grammar)
             if problem:
                 return _failed(request, f"schema cannot be compiled: {problem}")
-        return _Prepared(index, request, images, grammar)
+        requested = request.sampling.max_tokens
+        context = self.context_length or runtime.context_length
+        if context:
+            prompt_tokens = self._count(runtime, request, images)
+            fitted = fit_max_tokens(
+                requested=requested,
+                prompt_tokens=prompt_tokens,
+                context_length=context,
+                min_output_tokens=self.min_output_tokens,
+            )
+            if isinstance(fitted, CompletionError):
+                return Completion(
+                    request_id=request.request_id,
+                    text="",
+                    prompt_tokens=prompt_tokens,
+                    finish_reason="error",
+                    error=fitted,
+                )
+            if fitted != requested:
+                sampling = replace(request.sampling, max_tokens=fitted)
+                request = replace(request, sampling=sampling)
+        return _Prepared(index, request, images, grammar, requested)
+
+    def _count(
+        self, runtime: _Runtime, request: GenerationRequest, images: list
+    ) -> int:
+        """The prompt's length in tokens, images included, as generate() sees it."""
+        processor = runtime.processor
+        text = processor.apply_chat_template(
+            _chat(request.messages), add_generation_prompt=True, tokenize=False
+        )
+        inputs = processor(text=[text], images=images or None, return_tensors="pt")
+        return int(inputs["input_ids"].shape[1])
 
     # -- one batch -------------------------------------------------------------
 
@@ -296,6 +344,22 @@ class TransformersBackend:
                 finish_reason=finish,
                 max_tokens=sampling.max_tokens,
             )
+            if (
+                error is not None
+                and finish == "length"
+                and item.requested > len(tokens)
+            ):
+                # max_tokens was lowered to the room the context left.
+                error = CompletionError(
+                    f"output cut by the end of the context (prompt "
+                    f"{int(prompt_counts[row]):,} + output {len(tokens):,} tokens) "
+                    f"before the JSON was complete (max_tokens={item.requested:,} "
+                    f"asked): {text[:200]!r}",
+                    retryable=False,
+                    cause=CAUSE_CUT_BY_CONTEXT,
+                    prompt_tokens=int(prompt_counts[row]),
+                    max_tokens=item.requested,
+                )
             completions.append(
                 Completion(
                     request_id=item.request.request_id,

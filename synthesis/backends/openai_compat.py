@@ -8,6 +8,13 @@ validated anyway, because servers can ignore a schema and still answer 200.
 
 The client gets exactly what its endpoint says: no URL or key from the
 environment, so a key goes only to the URL it was configured with.
+
+Before its first request it reads what the server serves (`/v1/models`; vLLM
+reports `max_model_len`) and, when the server counts tokens (vLLM's
+`/tokenize`), counts each prompt, so `max_tokens` fits the room left and a
+request that cannot fit is never sent (see `context.py`). What it learnt is
+kept per endpoint per process for `SERVER_INFO_TTL_S`, so a server restarted
+with a larger context is noticed without restarting workers.
 """
 
 from __future__ import annotations
@@ -18,17 +25,29 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
 
 from synthesis.backends.base import (
+    CAUSE_CUT_BY_CONTEXT,
+    CAUSE_MALFORMED,
+    CAUSE_RATE_LIMITED,
+    CAUSE_SERVER_ERROR,
+    CAUSE_UNREACHABLE,
     BackendError,
     BackendUnavailable,
     Completion,
     CompletionError,
     GenerationRequest,
+)
+from synthesis.backends.context import (
+    DEFAULT_MIN_OUTPUT_TOKENS,
+    ServerInfo,
+    fit_max_tokens,
+    refusal,
+    server_message,
 )
 from synthesis.backends.openai_messages import to_openai_messages
 from synthesis.backends.structured_output import check_output, check_schema
@@ -37,6 +56,10 @@ _SNIPPET = 300
 # Statuses that mean the configuration is wrong: if every request gets one,
 # the whole backend fails rather than each item separately.
 _FATAL_STATUSES = {401, 403, 404}
+SERVER_INFO_TTL_S = 60.0
+# What each endpoint serves, per process: (base_url, model, registry context).
+_SERVER_INFO: dict[tuple[str, str, int | None], tuple[float, ServerInfo]] = {}
+_SERVER_INFO_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -66,6 +89,9 @@ class OpenAICompatBackend:
         max_image_long_side: int | None = None,
         schema_name: str = "medsyn_output",
         extra_body: dict[str, Any] | None = None,
+        context_length: int | None = None,
+        count_tokens: bool = True,
+        min_output_tokens: int = DEFAULT_MIN_OUTPUT_TOKENS,
     ) -> None:
         if not base_url:
             raise BackendError(
@@ -77,7 +103,13 @@ class OpenAICompatBackend:
                 "openai_compat needs model: the served model name", retryable=False
             )
         self.model_name = model
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.base_url = base_url.rstrip("/")
+        self.url = self.base_url + "/chat/completions"
+        # vLLM serves /tokenize at the root, beside /v1.
+        self.tokenize_url = self.base_url.removesuffix("/v1") + "/tokenize"
+        self.context_length = context_length
+        self.count_tokens = count_tokens
+        self.min_output_tokens = min_output_tokens
         self.api_key = api_key
         self.max_concurrency = max(1, max_concurrency)
         self.timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
@@ -94,10 +126,12 @@ class OpenAICompatBackend:
         self._ssl: Any = None  # one TLS context (CA bundle loaded once) for all
         self._clients: list[httpx.Client] = []
         self._client_lock = threading.Lock()
+        self._local = threading.local()  # the client lent to this thread's request
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         if not requests:
             return []
+        self.server_info()  # once, before the requests fan out
         if len(requests) == 1:
             outcomes = [self._run(requests[0])]  # no pool for one request
         else:
@@ -118,6 +152,65 @@ class OpenAICompatBackend:
             )
         return [o.completion for o in outcomes]
 
+    def server_info(self) -> ServerInfo:
+        """What the server serves, read on first use and cached per process."""
+        key = (self.base_url, self.model_name, self.context_length)
+        now = time.monotonic()
+        with _SERVER_INFO_LOCK:
+            cached = _SERVER_INFO.get(key)
+        if cached is not None and now - cached[0] < SERVER_INFO_TTL_S:
+            return cached[1]
+        info, reached = self._read_server_info()
+        if reached:  # a server not up yet is asked again on the next request
+            with _SERVER_INFO_LOCK:
+                _SERVER_INFO[key] = (now, info)
+        return info
+
+    def _read_server_info(self) -> tuple[ServerInfo, bool]:
+        max_model_len = None
+        problem = ""
+        reached = True
+        try:
+            response = self._http().get(self.base_url + "/models")
+            if response.status_code >= 400:
+                problem = f"GET /models: HTTP {response.status_code}"
+            else:
+                cards = response.json().get("data") or []
+                card = next(
+                    (c for c in cards if c.get("id") == self.model_name),
+                    cards[0] if len(cards) == 1 else {},
+                )
+                value = card.get("max_model_len")
+                max_model_len = int(value) if value else None
+        except httpx.TransportError as exc:
+            problem = f"GET /models failed: {exc}"[:_SNIPPET]
+            reached = False
+        except (httpx.HTTPError, ValueError, AttributeError, TypeError) as exc:
+            problem = f"GET /models failed: {exc}"[:_SNIPPET]
+        counts = False
+        if self.count_tokens and (max_model_len or self.context_length):
+            counts = (
+                self._tokenize({"model": self.model_name, "prompt": "x"}) is not None
+            )
+        info = ServerInfo(
+            model=self.model_name,
+            max_model_len=max_model_len,
+            registry_context=self.context_length,
+            counts_tokens=counts,
+            problem=problem,
+        )
+        return info, reached
+
+    def _tokenize(self, body: dict[str, Any]) -> int | None:
+        """The server's token count for a prompt, or None if it will not say."""
+        try:
+            response = self._http().post(self.tokenize_url, json=body)
+            if response.status_code >= 400:
+                return None
+            return int(response.json()["count"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return None
+
     def close(self) -> None:
         with self._client_lock:
             clients, self._clients, self._idle = self._clients, [], []
@@ -131,13 +224,16 @@ class OpenAICompatBackend:
         try:
             payload = self._payload(request)
         except (ValueError, OSError) as exc:
-            return _Outcome(_failed(request, str(exc), retryable=False))
+            error = CompletionError(str(exc), retryable=False)
+            return _Outcome(_failed(request, error=error))
         if isinstance(payload, CompletionError):
-            return _Outcome(_failed(request, payload.message, retryable=False))
+            return _Outcome(_failed(request, error=payload))
         client = self._borrow()
+        self._local.client = client  # for the tokenize call too
         try:
             return self._send(request, payload, client, started)
         finally:
+            self._local.client = None
             self._give_back(client)
 
     def _send(
@@ -147,7 +243,30 @@ class OpenAICompatBackend:
         client: httpx.Client,
         started: float,
     ) -> _Outcome:
+        info = self.server_info()
+        context = info.context_length
+        prompt_tokens = None
+        if context and info.counts_tokens:
+            prompt_tokens = self._tokenize(
+                {
+                    "model": self.model_name,
+                    "messages": payload["messages"],
+                    "add_generation_prompt": True,
+                }
+            )
+        requested = request.sampling.max_tokens
+        fitted = fit_max_tokens(
+            requested=requested,
+            prompt_tokens=prompt_tokens,
+            context_length=context,
+            min_output_tokens=self.min_output_tokens,
+        )
+        if isinstance(fitted, CompletionError):
+            return _Outcome(_failed(request, error=fitted, prompt_tokens=prompt_tokens))
+        payload["max_tokens"] = fitted
+        sent = _Sent(requested, fitted, prompt_tokens, context)
         problem = ""
+        cause = CAUSE_UNREACHABLE
         unreachable = True
         status = None
         retry_after: float | None = None
@@ -160,25 +279,46 @@ class OpenAICompatBackend:
             except httpx.TimeoutException as exc:
                 unreachable = unreachable and isinstance(exc, httpx.ConnectTimeout)
                 problem = f"timed out ({type(exc).__name__})"
+                cause = CAUSE_UNREACHABLE
                 continue
             except httpx.TransportError as exc:
                 unreachable = unreachable and isinstance(exc, httpx.ConnectError)
                 problem = f"connection failed: {exc}"
+                cause = CAUSE_UNREACHABLE
                 continue
             unreachable = False
             status = response.status_code
-            if status == 429 or status >= 500:
-                problem = f"HTTP {status}: {response.text[:_SNIPPET]}"
+            if status in (408, 429) or status >= 500:
+                problem = f"HTTP {status}: {server_message(response.text)}"
+                cause = CAUSE_RATE_LIMITED if status == 429 else CAUSE_SERVER_ERROR
                 retry_after = _retry_after(response)
                 continue
             if status >= 400:
-                message = f"HTTP {status}: {response.text[:_SNIPPET]}"
-                return _Outcome(
-                    _failed(request, message, retryable=False), status=status
+                error = refusal(status, response.text)
+                if error.prompt_tokens is None:
+                    error = replace(error, prompt_tokens=prompt_tokens)
+                if error.context_length is None:
+                    error = replace(error, context_length=context)
+                if error.max_tokens is None:
+                    error = replace(error, max_tokens=requested)
+                completion = _failed(
+                    request, error=error, prompt_tokens=prompt_tokens, started=started
                 )
-            return _Outcome(self._parse(request, response, started), status=status)
-        message = f"gave up after {self.max_retries + 1} attempts: {problem}"
-        completion = _failed(request, message, retryable=True, started=started)
+                return _Outcome(completion, status=status)
+            return _Outcome(
+                self._parse(request, response, started, sent), status=status
+            )
+        error = CompletionError(
+            f"gave up after {self.max_retries + 1} attempts: {problem}",
+            retryable=True,
+            cause=cause,
+            status=status,
+            server_message=problem[:_SNIPPET],
+            prompt_tokens=prompt_tokens,
+        )
+        completion = _failed(
+            request, error=error, prompt_tokens=prompt_tokens, started=started
+        )
         return _Outcome(completion, unreachable=unreachable, status=status)
 
     def _payload(self, request: GenerationRequest) -> dict[str, Any] | CompletionError:
@@ -209,7 +349,11 @@ class OpenAICompatBackend:
         return {**payload, **self.extra_body}
 
     def _parse(
-        self, request: GenerationRequest, response: httpx.Response, started: float
+        self,
+        request: GenerationRequest,
+        response: httpx.Response,
+        started: float,
+        sent: _Sent,
     ) -> Completion:
         latency = time.perf_counter() - started
         try:
@@ -223,13 +367,34 @@ class OpenAICompatBackend:
         except (ValueError, KeyError, IndexError, TypeError) as exc:
             # A garbled 200 is most likely a proxy or server hiccup: retry later.
             message = f"malformed response body ({exc!r}): {response.text[:_SNIPPET]!r}"
-            return _failed(request, message, retryable=True, started=started)
+            error = CompletionError(
+                message, retryable=True, cause=CAUSE_MALFORMED, status=200
+            )
+            return _failed(request, error=error, started=started)
         error = check_output(
             text,
             request.json_schema,
             finish_reason=finish,
-            max_tokens=request.sampling.max_tokens,
+            max_tokens=sent.fitted,
         )
+        if (
+            error is not None
+            and finish == "length"
+            and sent.cut_by_context(prompt_tokens, completion_tokens)
+        ):
+            used = (prompt_tokens or sent.prompt_tokens or 0) + completion_tokens
+            error = CompletionError(
+                f"output cut by the end of the context ({sent.context:,} tokens; "
+                f"prompt {prompt_tokens or sent.prompt_tokens or 0:,} + output "
+                f"{completion_tokens:,} = {used:,}) before the JSON was complete "
+                f"(max_tokens={sent.requested:,} asked, {sent.fitted:,} fitted): "
+                f"{text[:200]!r}",
+                retryable=False,
+                cause=CAUSE_CUT_BY_CONTEXT,
+                prompt_tokens=prompt_tokens or sent.prompt_tokens,
+                context_length=sent.context,
+                max_tokens=sent.requested,
+            )
         return Completion(
             request_id=request.request_id,
             text=text,
@@ -245,6 +410,15 @@ class OpenAICompatBackend:
             return min(retry_after, self.backoff_max_s)
         delay = self.backoff_base_s * 2 ** (attempt - 1)
         return min(delay, self.backoff_max_s) * random.uniform(0.5, 1.0)  # noqa: S311
+
+    def _http(self) -> httpx.Client:
+        """The client lent to this thread's request, else one of the idle ones
+        (server information is read outside any request)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._borrow()
+            self._give_back(client)  # calls on it are thread-safe
+        return client
 
     def _borrow(self) -> httpx.Client:
         with self._client_lock:
@@ -288,17 +462,37 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """How one request was fitted to the server's context."""
+
+    requested: int  # the max_tokens the caller asked for
+    fitted: int  # the max_tokens sent
+    prompt_tokens: int | None  # counted before sending, if the server counts
+    context: int | None  # the server's context, if known
+
+    def cut_by_context(self, prompt_tokens: int, completion_tokens: int) -> bool:
+        """Whether a "length" stop came from the context, not from max_tokens."""
+        if not self.context:
+            return False
+        prompt = prompt_tokens or self.prompt_tokens or 0
+        return self.fitted < self.requested or (
+            prompt > 0 and prompt + completion_tokens >= self.context - 1
+        )
+
+
 def _failed(
     request: GenerationRequest,
-    message: str,
     *,
-    retryable: bool,
+    error: CompletionError,
+    prompt_tokens: int | None = None,
     started: float | None = None,
 ) -> Completion:
     return Completion(
         request_id=request.request_id,
         text="",
+        prompt_tokens=prompt_tokens or 0,
         latency_s=time.perf_counter() - started if started is not None else 0.0,
         finish_reason="error",
-        error=CompletionError(message, retryable=retryable),
+        error=error,
     )

@@ -13,7 +13,12 @@ from typing import Any
 
 import jsonschema
 
-from synthesis.backends.base import CompletionError
+from synthesis.backends.base import (
+    CAUSE_MAX_TOKENS,
+    CAUSE_OFF_SCHEMA,
+    CAUSE_SCHEMA_REFUSED,
+    CompletionError,
+)
 
 _SNIPPET = 200
 # Checking a schema costs milliseconds, more than the rest of a request's
@@ -31,7 +36,11 @@ def _checked(schema: dict[str, Any]) -> tuple[Any, CompletionError | None]:
     try:
         cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        error = CompletionError(f"invalid JSON schema: {exc.message}", retryable=False)
+        error = CompletionError(
+            f"invalid JSON schema: {exc.message}",
+            retryable=False,
+            cause=CAUSE_SCHEMA_REFUSED,
+        )
         validator = None
     else:
         error, validator = None, cls(schema)
@@ -57,12 +66,16 @@ def check_output(
             f"output stopped at max_tokens={max_tokens} before the JSON was complete: "
             f"{text[:_SNIPPET]!r}",
             retryable=False,
+            cause=CAUSE_MAX_TOKENS,
+            max_tokens=max_tokens,
         )
     try:
         value = json.loads(text)
     except ValueError as exc:
         return CompletionError(
-            f"output is not valid JSON ({exc}): {text[:_SNIPPET]!r}", retryable=False
+            f"output is not valid JSON ({exc}): {text[:_SNIPPET]!r}",
+            retryable=False,
+            cause=CAUSE_OFF_SCHEMA,
         )
     validator, invalid = _checked(schema)
     if invalid is not None:
@@ -73,5 +86,6 @@ def check_output(
         return CompletionError(
             f"output does not match the schema at {where}: {errors[0].message}",
             retryable=False,
+            cause=CAUSE_OFF_SCHEMA,
         )
     return None

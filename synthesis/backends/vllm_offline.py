@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from synthesis.backends.base import (
+    CAUSE_CUT_BY_CONTEXT,
     BackendError,
     Completion,
     CompletionError,
     GenerationRequest,
 )
+from synthesis.backends.context import classify
 from synthesis.backends.openai_messages import to_openai_messages
 from synthesis.backends.structured_output import check_output, check_schema
 
@@ -120,11 +122,13 @@ class VLLMOfflineBackend:
         except (ValueError, TypeError, KeyError) as exc:
             if len(batch) == 1:
                 index = batch[0][0]
-                return [(index, _failed(requests[index], f"vLLM refused it: {exc}"))]
+                error = classify(str(exc), prefix="vLLM refused it: ")
+                return [(index, _failed(requests[index], error.message, error))]
             return [pair for item in batch for pair in self._run(llm, requests, [item])]
         latency = time.perf_counter() - started
+        context = _max_model_len(llm)
         return [
-            (index, _completion(requests[index], output, latency))
+            (index, _completion(requests[index], output, latency, context))
             for (index, _, _), output in zip(batch, outputs, strict=True)
         ]
 
@@ -182,7 +186,21 @@ def sampling_params(request: GenerationRequest) -> Any:
     )
 
 
-def _completion(request: GenerationRequest, output: Any, latency: float) -> Completion:
+def _max_model_len(llm: Any) -> int | None:
+    """The engine's context, where this vLLM version exposes it."""
+    for path in (("llm_engine", "model_config"), ("model_config",)):
+        value: Any = llm
+        for name in path:
+            value = getattr(value, name, None)
+        length = getattr(value, "max_model_len", None)
+        if isinstance(length, int):
+            return length
+    return None
+
+
+def _completion(
+    request: GenerationRequest, output: Any, latency: float, context: int | None = None
+) -> Completion:
     choice = output.outputs[0]
     finish = choice.finish_reason or "stop"
     if finish == "abort":  # the engine dropped it (shutdown, preemption)
@@ -193,26 +211,45 @@ def _completion(request: GenerationRequest, output: Any, latency: float) -> Comp
             finish_reason="error",
             error=CompletionError("aborted by the vLLM engine", retryable=True),
         )
+    prompt_tokens = len(output.prompt_token_ids or ())
+    completion_tokens = len(choice.token_ids)
+    error = check_output(
+        choice.text,
+        request.json_schema,
+        finish_reason=finish,
+        max_tokens=request.sampling.max_tokens,
+    )
+    used = prompt_tokens + completion_tokens
+    if error is not None and finish == "length" and context and used >= context:
+        error = CompletionError(
+            f"output cut by the end of the context ({context:,} tokens; prompt "
+            f"{prompt_tokens:,} + output {completion_tokens:,}) before the JSON was "
+            f"complete (max_tokens={request.sampling.max_tokens:,} asked): "
+            f"{choice.text[:200]!r}",
+            retryable=False,
+            cause=CAUSE_CUT_BY_CONTEXT,
+            prompt_tokens=prompt_tokens,
+            context_length=context,
+            max_tokens=request.sampling.max_tokens,
+        )
     return Completion(
         request_id=request.request_id,
         text=choice.text,
-        prompt_tokens=len(output.prompt_token_ids or ()),
-        completion_tokens=len(choice.token_ids),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
         latency_s=latency,
         finish_reason=finish,
-        error=check_output(
-            choice.text,
-            request.json_schema,
-            finish_reason=finish,
-            max_tokens=request.sampling.max_tokens,
-        ),
+        error=error,
     )
 
 
-def _failed(request: GenerationRequest, message: str) -> Completion:
+def _failed(
+    request: GenerationRequest, message: str, error: CompletionError | None = None
+) -> Completion:
     return Completion(
         request_id=request.request_id,
         text="",
+        prompt_tokens=(error.prompt_tokens or 0) if error else 0,
         finish_reason="error",
-        error=CompletionError(message, retryable=False),
+        error=error or CompletionError(message, retryable=False),
     )

@@ -21,6 +21,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from synthesis import services as synthesis_services
 from synthesis.ingest import images, sources
 from synthesis.ingest.report import ImportReport
 from synthesis.ingest.sources.records import (
@@ -100,6 +101,8 @@ def import_records(
             on_progress(report.records_seen)
     if pending:
         _import_document(pending, options=options, report=report)
+    for batch_id in sorted(report.batch_ids):
+        synthesis_services.record_import(batch_id=batch_id, import_job_id=None)
     return report
 
 

@@ -17,6 +17,8 @@ class ImportReport:
     items_created: int = 0
     skipped: Counter = field(default_factory=Counter)
     examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # Imported batches that received items (VQA datasets), by id.
+    batch_ids: set[int] = field(default_factory=set)
 
     def skip(self, reason: str, source_key: str, detail: str = "") -> None:
         self.skipped[reason] += 1
@@ -28,6 +30,7 @@ class ImportReport:
         self.documents_created += other.documents_created
         self.figures_created += other.figures_created
         self.items_created += other.items_created
+        self.batch_ids |= other.batch_ids
         for reason, examples in other.examples.items():
             for example in examples:
                 self.skip(reason, example["source"], example["detail"])
@@ -42,4 +45,5 @@ class ImportReport:
             "skipped_total": sum(self.skipped.values()),
             "skipped": dict(self.skipped.most_common()),
             "examples": self.examples,
+            "batch_ids": sorted(self.batch_ids),
         }

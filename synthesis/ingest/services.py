@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from medsyn_app import queueing
 from medsyn_app.audit import services as audit
+from synthesis import services as synthesis_services
 from synthesis.ingest import importing
 from synthesis.models import ImportJob, ImportJobStatus
 
@@ -115,6 +116,8 @@ def run_import(*, job_id: int) -> ImportJob:
         job.save(
             update_fields=["status", "error", "report", "records_seen", "finished_at"]
         )
+        for batch_id in (job.report or {}).get("batch_ids", []):
+            synthesis_services.record_import(batch_id=batch_id, import_job_id=job.pk)
         audit.record(
             f"import.{job.status}",
             actor=None,

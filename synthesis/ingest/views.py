@@ -12,7 +12,7 @@ from medsyn_app import files, queueing
 from medsyn_app.roles import admin_required
 from synthesis.ingest import services, tasks
 from synthesis.ingest.forms import ImportUploadForm
-from synthesis.models import Figure, ImportJob
+from synthesis.models import Batch, Figure, ImportJob
 
 RECENT_JOBS = 20
 
@@ -46,7 +46,9 @@ def job(request: HttpRequest, pk: int) -> HttpResponse:
     template = "ingest/job.html"
     if getattr(request, "htmx", False):
         template += "#job-status"
-    return render(request, template, {"job": import_job})
+    batch_ids = (import_job.report or {}).get("batch_ids", [])
+    batches = Batch.objects.filter(pk__in=batch_ids).order_by("pk")
+    return render(request, template, {"job": import_job, "batches": batches})
 
 
 @admin_required

@@ -143,7 +143,10 @@ def store_item(
     group_keys = {figure.group_key for figure in figures}
     group_key = group_keys.pop() if len(group_keys) == 1 else _joint_key(figures)
     same_group = Item.objects.filter(batch=batch, group_key=group_key)
-    if same_group.filter(question=item.question).exists():
+    # An item edited since its import keeps its first question in its first
+    # revision: importing the file again must not bring the original back.
+    seen = Q(question=item.question) | Q(revisions__before__question=item.question)
+    if same_group.filter(seen).exists():
         tally.skip(Reason.DUPLICATE_ITEM, item.source_key, item.question[:80])
         return
     created = Item.objects.create(
@@ -167,6 +170,7 @@ def store_item(
         for position, figure in enumerate(figures)
     )
     tally.items_created += 1
+    tally.batch_ids.add(batch.pk)
 
 
 def _joint_key(figures: list[Figure]) -> str:

@@ -121,7 +121,7 @@ def test_blind_double_review_then_the_admin_adopts_an_edit(browser, live_server)
     admin_page.click(f'button[data-adopt="{proposal.pk}"]')
     admin_page.wait_for_selector("#revisions")
     assert "Revisions (1)" in admin_page.inner_text("#revisions")
-    assert "Accepted by reviewer" in admin_page.inner_text("h1")
+    assert "Accepted by admin alice" in admin_page.inner_text("h1")
     assert ANNETTE_STEM in admin_page.inner_text("#item-text")
 
     item.refresh_from_db()

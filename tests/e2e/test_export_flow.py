@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import os
+from pathlib import Path
 
-from tests.fixtures.builders import PASSWORD, make_accepted_item
+import pytest
+from django.conf import settings
+
+from tests.fixtures.builders import PASSWORD, make_accepted_item, make_document
 from tests.fixtures.services import celery_worker
 
 pytestmark = [
@@ -12,6 +16,13 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
+
+
+def _screenshot(page, name: str) -> None:
+    """Screenshots are kept as CI artifacts (as the review page's are)."""
+    folder = Path(os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e"))
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def test_admin_exports_from_the_browser(page, live_server, login, admin_user):
@@ -29,7 +40,6 @@ def test_admin_exports_from_the_browser(page, live_server, login, admin_user):
         page.wait_for_selector(
             "#export-status:has-text('Status: Done')", timeout=60_000
         )
-        page.reload()
     assert "6 items" in page.inner_text("#export-status")
     files = page.inner_text("#export-files")
     assert "data/train-00000.parquet" in files and "verl/" in files
@@ -38,3 +48,46 @@ def test_admin_exports_from_the_browser(page, live_server, login, admin_user):
         page.click("#export-files a:has-text('README.md')")
     card = download.value.path().read_text()
     assert "## License and attribution" in card and "| PMC000000 |" in card
+
+
+def test_export_reaches_done_and_explains_itself_without_a_reload(
+    page, live_server, login, admin_user
+):
+    """The finding: watched live until Done, the page showed only the download
+    button; 5 of 8 items were left out for an unknown licence and validation
+    and test came out empty, and the page said neither."""
+    paper = make_document("PMC000001")
+    for k in range(3):
+        make_accepted_item(document=paper, image_seed=k)
+    for k in range(5):
+        unknown = make_document(f"PMC90000{k}", license="", license_family="unknown")
+        make_accepted_item(document=unknown, image_seed=50 + k)
+    with celery_worker(queues="default"):
+        login("alice", PASSWORD)
+        page.goto(f"{live_server.url}/exports/")
+        page.fill("#id_name", "Eight accepted")
+        page.click("#preview-export")
+        preview = page.wait_for_selector("#preview-breakdown")
+        assert "3 of 8 accepted items would be exported" in preview.inner_text()
+        assert "Licence not allowed" in preview.inner_text()
+        _screenshot(page, "export-preview")
+        page.click("button:has-text('Start export')")
+        page.wait_for_selector("h1:has-text('Eight accepted')")
+        assert "queued" in page.inner_text("#messages")
+        navigations = []
+        page.on("framenavigated", lambda frame: navigations.append(frame.url))
+        page.wait_for_selector(
+            "#export-status:has-text('Status: Done')", timeout=60_000
+        )
+        # Everything arrives with the poll that saw Done: no reload.
+        page.wait_for_selector("#export-files")
+    assert navigations == []
+    splits = page.inner_text("#export-splits")
+    assert "3 of 8 accepted items were exported" in splits
+    assert "Licence not allowed" in splits and "5" in splits
+    assert "The validation and test splits are empty" in splits
+    assert "manifest.json" in page.inner_text("#export-files")
+    assert page.inner_text("#contamination")
+    assert page.inner_text("#messages").strip() == ""  # the "queued" banner cleared
+    assert page.get_attribute("#export-live", "hx-trigger") is None
+    _screenshot(page, "export-settled")

@@ -272,7 +272,6 @@ def test_login_review_and_export_download_behind_nginx(browser, stack, tmp_path)
     page.fill("#id_name", "Production export")
     page.click("form:has(#id_name) button[type=submit]")
     page.wait_for_selector("h2:has-text('Status: Done')", timeout=90_000)
-    page.reload()
     with page.expect_download() as download:
         page.click("a[href$='/files/manifest.json']")
     manifest = json.loads(Path(download.value.path()).read_text())

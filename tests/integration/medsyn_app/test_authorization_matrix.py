@@ -210,15 +210,18 @@ PAGES: dict[str, Entry] = {
     # Exports: admins only.
     "exports:list": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
     "exports:detail": Entry({"GET": ADMIN_PAGE}, _export),
+    "exports:preview": Entry({"POST": ADMIN_FORM_POST}),
     "exports:archive": Entry({"GET": ADMIN_PAGE}, _export),
     "exports:file": Entry(
         {"GET": ADMIN_PAGE}, lambda w: {"pk": w.export.pk, "path": "manifest.json"}
     ),
     "exports:api-list": Entry({"GET": ADMIN_API, "POST": ADMIN_API_POST}),
     "exports:api-detail": Entry({"GET": ADMIN_API}, _export),
+    "exports:api-preview": Entry({"POST": ADMIN_API_POST}),
     # Quality and adjudication: admins; an item's reviews: its reviewers, blind.
     "quality:dashboard": Entry({"GET": ADMIN_PAGE}),
     "quality:adjudication_queue": Entry({"GET": ADMIN_PAGE}),
+    "quality:plan_audit": Entry({"POST": (LOGIN, 403, 403, 302)}),
     "quality:adjudication_item": Entry({"GET": ADMIN_PAGE}, _item),
     "quality:settle": Entry({"POST": (LOGIN, 403, 403, 400)}, _item),
     "quality:adopt": Entry(
@@ -247,11 +250,27 @@ PAGES: dict[str, Entry] = {
     # Batches: admins only.
     "synthesis:batch_list": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_launch": Entry({"GET": ADMIN_PAGE, "POST": ADMIN_FORM_POST}),
+    "synthesis:batch_launch_match": Entry({"GET": ADMIN_PAGE}),
     "synthesis:batch_detail": Entry({"GET": ADMIN_PAGE}, _batch),
     "synthesis:batch_cancel": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
     "synthesis:batch_resume": Entry({"POST": (LOGIN, 403, 403, 302)}, _batch),
+    # An empty re-run form comes back with its errors (400 without htmx).
+    "synthesis:batch_reruns": Entry(
+        {"GET": ADMIN_PAGE, "POST": (LOGIN, 403, 403, 400)}, _batch
+    ),
     "synthesis:api_batches": Entry({"GET": ADMIN_API, "POST": ADMIN_API_POST}),
     "synthesis:api_batch": Entry({"GET": ADMIN_API}, _batch),
+    "synthesis:api_batch_reruns": Entry(
+        {"GET": ADMIN_API, "POST": ADMIN_API_POST}, _batch
+    ),
+    # The item browser: admins every item; a reviewer the items they decided
+    # (dora decided nothing, so the world's item is not there for her).
+    "items:list": Entry({"GET": SIGNED_IN}),
+    "items:detail": Entry({"GET": (LOGIN, 200, 404, 200)}, _item),
+    "items:failures": Entry({"GET": ADMIN_PAGE}),
+    # An empty bulk form changes nothing and goes back to the list with a message.
+    "items:bulk": Entry({"POST": (LOGIN, 403, 403, 302)}),
+    "items:api-list": Entry({"GET": (403, 200, 200, 200)}),
     # Review: reviewers on the items handed to them; admins on every item.
     "review:next": Entry({"GET": SIGNED_IN}),
     "review:upcoming": Entry({"GET": SIGNED_IN}),

@@ -23,7 +23,7 @@ from synthesis.forms import LaunchBatchForm
 from synthesis.models import Batch, Chunk, ChunkStatus, Item
 from tests.fixtures.builders import make_figures
 from tests.fixtures.fake_backends import GOOD_ITEM, fake_config
-from tests.unit.synthesis.backends.openai_stub import Reply, StubServer, chat_body
+from tests.fixtures.fake_openai_server import Reply, StubServer, chat_body
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ import pytest
 from synthesis import services, tasks
 from synthesis.models import Batch, BatchStatus, Chunk, ChunkStatus, Item, Verification
 from tests.fixtures.builders import make_figures
-from tests.fixtures.fake_openai_server import FakeOpenAIServer, _is_verifier
+from tests.fixtures.fake_openai_server import FakeOpenAIServer, is_verifier
 from tests.fixtures.services import celery_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -72,7 +72,7 @@ def status_of(batch) -> str:
 
 
 def roles_seen(server: FakeOpenAIServer) -> list[str]:
-    return ["verifier" if _is_verifier(p) else "generator" for p in server.requests]
+    return ["verifier" if is_verifier(p) else "generator" for p in server.requests]
 
 
 def test_two_workers_share_the_endpoints_concurrency_and_verify_as_items_come(

@@ -57,6 +57,26 @@ def test_generate_returns_items_and_failures_in_unit_order():
     assert {(r.failure, r.item) for r in bad} == {(parsing.UNPARSEABLE, None)}
 
 
+def test_only_what_a_resample_can_fix_is_tried_again():
+    unit = pipeline.Unit(group(), 0)
+
+    def failed(text, finish, **error):
+        completion = Completion(
+            "g1:0", text, finish_reason=finish, error=CompletionError("x", **error)
+        )
+        return pipeline.parse_generation(unit, completion, SETTINGS)
+
+    refused = failed("", "error", retryable=False, cause="refused", status=400)
+    overflow = failed("", "error", retryable=False, cause="context_overflow")
+    cut = failed('{"question": "W', "length", retryable=False, cause="cut_by_context")
+    capped = failed('{"question": "W', "length", retryable=False, cause="max_tokens")
+    busy = failed("", "error", retryable=True, cause="server_error", status=503)
+    assert not refused.retryable and not overflow.retryable and not cut.retryable
+    assert capped.retryable and busy.retryable
+    unparseable = pipeline.parse_generation(unit, Completion("g1:0", "prose"), SETTINGS)
+    assert unparseable.failure == parsing.UNPARSEABLE and unparseable.retryable
+
+
 def test_backend_errors_and_truncation_are_reported_not_raised():
     unit = pipeline.Unit(group(), 0)
     failed = pipeline.parse_generation(

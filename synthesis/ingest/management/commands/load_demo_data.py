@@ -2,14 +2,15 @@
 
 Two synthetic case reports (JATS) with five figures, then six hand-written
 items in the MedSynVQA layout that ask about those figures, so the review
-queue shows sensible questions before any model has run.
+queue shows sensible questions before any model has run, and a verdict
+written by hand for each of them (`demo_verdicts`), labelled as such.
 """
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from synthesis.ingest import importing
+from synthesis.ingest import demo_verdicts, importing
 from synthesis.ingest.demo_data import ARTICLES, ITEMS
 
 
@@ -34,7 +35,8 @@ class Command(BaseCommand):
             }
             if refused:
                 self.stderr.write(f"{path.name}: skipped {refused}")
+        created["verdicts"] = demo_verdicts.attach_demo_verdicts()
         self.stdout.write(
             "Demo data: created {documents} documents, {figures} figures,"
-            " {items} items.".format(**created)
+            " {items} items, {verdicts} hand-written verdicts.".format(**created)
         )

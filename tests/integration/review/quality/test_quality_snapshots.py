@@ -1,11 +1,15 @@
-"""Stored dashboard figures: reused while young, recounted on request or age."""
+"""Stored dashboard figures: current within seconds of a decision (the beat task
+recounts snapshots whose watermark is behind), recounted on request or age."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils.timezone import now as timezone_now
 
-from review.models import QualitySnapshot
+from review.models import QualitySnapshot, Review
 from review.quality import snapshots
 from tests.fixtures.builders import add_kept_items, add_review, make_batch, make_user
 
@@ -72,3 +76,52 @@ def test_reading_a_stored_snapshot_takes_few_queries(
     admin_client.get(reverse("quality:dashboard"))
     with django_assert_max_num_queries(6):
         admin_client.get(reverse("quality:dashboard"))
+
+
+def _api(client, **params):
+    return client.get(reverse("quality:api", args=["all"]), params).json()
+
+
+def test_a_decision_puts_the_snapshot_behind_until_the_beat_task_recounts(
+    admin_client, batch
+):
+    from review.quality import tasks
+
+    assert _api(admin_client)["behind"] is False
+    add_review(add_kept_items(batch, 1)[0], make_user("hal"), "accept")
+    figures = _api(admin_client)
+    assert figures["behind"] is True  # said on the page, not silently stale
+    assert figures["status_counts"]["accepted"] == 2
+
+    tasks.refresh_stale_snapshots()  # what beat runs every few seconds
+    figures = _api(admin_client)
+    assert (figures["behind"], figures["status_counts"]["accepted"]) == (False, 3)
+    computed = QualitySnapshot.objects.get(scope="all").computed_at
+    tasks.refresh_stale_snapshots()  # nothing new: nothing recounted
+    assert QualitySnapshot.objects.get(scope="all").computed_at == computed
+
+
+def test_an_undo_is_seen_as_a_change(admin_client, batch):
+    from django.utils import timezone
+
+    _api(admin_client)
+    Review.objects.filter(item__batch=batch).update(undone_at=timezone.now())
+    assert snapshots.refresh_stale() == ["all"]
+
+
+def test_a_snapshot_behind_past_the_grace_is_recounted_on_the_spot(admin_client, batch):
+    _api(admin_client)
+    add_review(add_kept_items(batch, 1)[0], make_user("hal"), "accept")
+    old = timezone_now() - snapshots.STALE_GRACE - timedelta(seconds=1)
+    QualitySnapshot.objects.update(computed_at=old)
+    figures = _api(admin_client)
+    assert (figures["behind"], figures["status_counts"]["accepted"]) == (False, 3)
+
+
+def test_the_page_says_when_figures_are_behind(admin_client, batch):
+    admin_client.get(reverse("quality:dashboard"))
+    page = admin_client.get(reverse("quality:dashboard")).content.decode()
+    assert "including every decision made until then" in page
+    add_review(add_kept_items(batch, 1)[0], make_user("hal"), "accept")
+    page = admin_client.get(reverse("quality:dashboard")).content.decode()
+    assert 'id="figures-behind"' in page

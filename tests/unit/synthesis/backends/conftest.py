@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.synthesis.backends.openai_stub import StubServer
+from tests.fixtures.fake_openai_server import StubServer
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from synthesis.backends import get_backend
 from synthesis.backends.base import Backend
 from synthesis.backends.vllm_offline import vllm_available
-from tests.unit.synthesis.backends.openai_stub import Reply, chat_body
+from tests.fixtures.fake_openai_server import Reply, chat_body
 from tests.unit.synthesis.backends.sample_requests import (
     INVALID_SCHEMA,
     MCQ_SCHEMA,

@@ -14,7 +14,7 @@ from medsyn_app import endpoints
 from synthesis import backends
 from synthesis.backends.base import BackendError
 from tests.fixtures.fake_backends import FakeGenerator
-from tests.unit.synthesis.backends.openai_stub import Reply, StubServer, chat_body
+from tests.fixtures.fake_openai_server import Reply, StubServer, chat_body
 from tests.unit.synthesis.backends.sample_requests import mcq_request
 
 VALID = {

@@ -15,7 +15,7 @@ from synthesis.backends import get_backend
 from synthesis.backends.base import BackendError, BackendUnavailable
 from synthesis.backends.openai_compat import OpenAICompatBackend, _retry_after
 from tests.fixtures.demo_model import png_bytes
-from tests.unit.synthesis.backends.openai_stub import Reply, chat_body
+from tests.fixtures.fake_openai_server import Reply, chat_body
 from tests.unit.synthesis.backends.sample_requests import MCQ_SCHEMA, mcq_request
 
 VALID = json.dumps(
