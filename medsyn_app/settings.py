@@ -360,6 +360,9 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # Lockouts are in the audit log; axes logs every successful login too.
         "axes": {"level": "WARNING"},
+        # A line per model request (hundreds of thousands a batch) costs the
+        # workers CPU and buries what matters; failures are stored on items.
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -30,6 +30,31 @@ class BatchOutput(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class BatchCostOutput(serializers.Serializer):
+    """Tokens and model time per kept item so far; the rest at the measured rate."""
+
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    model_seconds = serializers.FloatField()
+    prompt_tokens_per_kept = serializers.FloatField(allow_null=True)
+    completion_tokens_per_kept = serializers.FloatField(allow_null=True)
+    model_seconds_per_kept = serializers.FloatField(allow_null=True)
+    groups_remaining = serializers.IntegerField()
+    projected_seconds = serializers.FloatField(
+        allow_null=True, help_text="Time for the remaining figure groups."
+    )
+    projected_gpu_hours = serializers.FloatField(
+        allow_null=True, help_text="Projected time x one GPU per endpoint used."
+    )
+    gpus = serializers.IntegerField()
+    keep_rate = serializers.FloatField(allow_null=True)
+    keep_rate_low = serializers.FloatField(allow_null=True, help_text="Wilson 95 %")
+    keep_rate_high = serializers.FloatField(allow_null=True, help_text="Wilson 95 %")
+
+    class Meta:
+        ref_name = "BatchCost"
+
+
 class FailureGroupOutput(serializers.Serializer):
     """Failures of one stage with one cause, with what one of them said."""
 
@@ -49,6 +74,14 @@ class FailureGroupOutput(serializers.Serializer):
 class BatchProgressOutput(BatchOutput):
     """The batch with its live progress (counts per chunk status, rates)."""
 
+    units_total = serializers.IntegerField(help_text="Items asked for.")
+    units_done = serializers.IntegerField(
+        help_text="Items made, plus samples out of generation tries."
+    )
+    groups_per_second = serializers.FloatField(allow_null=True)
+    eta_seconds = serializers.FloatField(allow_null=True)
+    cost = BatchCostOutput()
+
     chunks = serializers.DictField(child=serializers.IntegerField())
     percent = serializers.IntegerField()
     items_per_minute = serializers.FloatField(allow_null=True)
@@ -66,7 +99,9 @@ class BatchProgressOutput(BatchOutput):
 
     class Meta(BatchOutput.Meta):
         fields = [
-            *BatchOutput.Meta.fields, "chunks", "percent", "items_per_minute",
+            *BatchOutput.Meta.fields, "chunks", "percent", "units_total",
+            "units_done", "groups_per_second", "eta_seconds", "cost",
+            "items_per_minute",
             "tokens_per_second", "pass_rate", "failures_by_reason",
             "verifier_errors", "chunk_errors", "failure_groups", "server_info",
         ]  # fmt: skip
@@ -143,6 +178,11 @@ class BatchDetailApi(APIView):
                 **BatchOutput(progress.batch).data,
                 "chunks": progress.chunks,
                 "percent": progress.percent,
+                "units_total": progress.units_total,
+                "units_done": progress.units_done,
+                "groups_per_second": progress.groups_per_second,
+                "eta_seconds": progress.eta_seconds,
+                "cost": _cost(progress.cost),
                 "items_per_minute": progress.items_per_minute,
                 "tokens_per_second": progress.tokens_per_second,
                 "pass_rate": progress.pass_rate,
@@ -155,6 +195,12 @@ class BatchDetailApi(APIView):
                 "server_info": progress.batch.server_info,
             }
         )
+
+
+def _cost(cost: selectors.Cost) -> dict:
+    low, high = cost.keep_interval or (None, None)
+    fields = {k: v for k, v in vars(cost).items() if k != "keep_interval"}
+    return {**fields, "keep_rate_low": low, "keep_rate_high": high}
 
 
 class RerunOutput(serializers.ModelSerializer):

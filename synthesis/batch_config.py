@@ -38,8 +38,10 @@ class BatchConfigError(ValueError):
 # What a launcher may set, by type. A nested dict is a table of its own.
 _SAMPLING = {"max_tokens": int, "temperature": float, "top_p": float, "seed": int}
 CHOOSABLE: dict[str, Any] = {
-    "generator": {"endpoint": str},
-    "verifier": {"endpoint": str},
+    # `replicas`: more endpoints serving the same model; each request goes to
+    # the one with the fewest requests outstanding.
+    "generator": {"endpoint": str, "replicas": list},
+    "verifier": {"endpoint": str, "replicas": list},
     "generator_prompt": str,
     "verifier_prompt": str,
     "rubric_version": str,
@@ -68,7 +70,12 @@ _LIMITS = {
 # decoding gives the same item for every seed.
 DISTINCT_SAMPLES_TEMPERATURE = 0.7
 _VERSION = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_TYPE_NAMES = {int: "a whole number", float: "a number", str: "a string"}
+_TYPE_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    list: "a list of endpoint names",
+}
 
 
 def default_config() -> dict[str, Any]:
@@ -103,7 +110,19 @@ def resolve(overrides: Mapping[str, Any]) -> dict[str, Any]:
     _check_values(config)
     _check_distinct_samples(config, overrides)
     for role in ROLES:
-        config[role] = _endpoint(role, config[role]["endpoint"]).provenance()
+        chosen = config[role]
+        replicas = chosen.get("replicas") or []
+        config[role] = _endpoint(role, chosen["endpoint"]).provenance()
+        if replicas:
+            field = f"config.{role}.replicas"
+            if len(replicas) > 16 or len(set(replicas)) != len(replicas):
+                raise BatchConfigError(
+                    f"{role} replicas must be up to 16 distinct endpoint names",
+                    field=field,
+                )
+            config[role]["replicas"] = [
+                _endpoint(role, name, field=field).provenance() for name in replicas
+            ]
     return config
 
 
@@ -170,6 +189,8 @@ def _not_choosable(path: str, key: str, where: str) -> str:
 def _is(value: Any, kind: type) -> bool:
     if isinstance(value, bool):
         return False
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind is float:
         return isinstance(value, int | float)
     return isinstance(value, kind)
@@ -253,8 +274,8 @@ def _check_sampling(sampling: Mapping[str, Any], path: str) -> None:
         )
 
 
-def _endpoint(role: str, name: str) -> endpoints.Endpoint:
-    field = f"config.{role}.endpoint"
+def _endpoint(role: str, name: str, *, field: str = "") -> endpoints.Endpoint:
+    field = field or f"config.{role}.endpoint"
     try:
         endpoint = endpoints.get(name)
     except endpoints.UnknownEndpoint:

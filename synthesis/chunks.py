@@ -1,10 +1,11 @@
-"""Running one chunk of a batch: claim it, generate, verify, write once.
+"""Running one chunk of a batch: claim it, stream it through the model, write.
 
-The model work happens outside any transaction; the results of the whole chunk
-are written in one transaction at the end, and only if this run still holds
-the chunk's lease. A worker killed halfway therefore leaves nothing behind,
-and a second run of the same chunk (a redelivery, or the sweep handing it out
-again) either finds it done or is the only one that writes.
+The model work happens outside any transaction (`streaming`); finished items
+are written in small transactions as they come, each only while this run
+still holds the chunk's lease. A worker killed halfway leaves the items it
+wrote, and the next run of the chunk (a redelivery, or the sweep handing it
+out again) skips them and makes only the rest, so every group's items exist
+exactly once; a superseded run writes nothing more.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import socket
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,16 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from medsyn_app import endpoints
-from synthesis import backends, failures, parsing, pipeline, services, tagging
+from synthesis import (
+    backends,
+    failures,
+    parsing,
+    pipeline,
+    services,
+    slots,
+    streaming,
+    tagging,
+)
 from synthesis.backends.base import Backend, BackendError, BackendUnavailable
 from synthesis.models import (
     Batch,
@@ -199,6 +209,30 @@ def run(*, chunk_id: int) -> str:
     return outcome
 
 
+def lanes_for(config: Mapping[str, Any]) -> dict[str, list[streaming.Lane]]:
+    """Each role's endpoints (the named one, then its replicas) as lanes; an
+    endpoint serving both roles is one lane, so an in-process model is never
+    called from two threads at once."""
+    by_name: dict[str, streaming.Lane] = {}
+    lanes: dict[str, list[streaming.Lane]] = {}
+    for role in (streaming.GENERATOR, streaming.VERIFIER):
+        role_config = config[role]
+        names = [role_config.get("endpoint")]
+        names += [r.get("endpoint") for r in role_config.get("replicas") or ()]
+        lanes[role] = []
+        for name in dict.fromkeys(names):
+            backend = backend_for(role, {"endpoint": name})
+            if name not in by_name:
+                limit = endpoints.get(name).concurrency
+                by_name[name] = streaming.Lane(name, backend, limit)
+            lanes[role].append(by_name[name])
+    return lanes
+
+
+def _batch_running(batch_id: int) -> bool:
+    return Batch.objects.filter(pk=batch_id, status__in=services.ACTIVE).exists()
+
+
 def _run_claimed(held: Claim) -> str:
     chunk = held.chunk
     batch = chunk.batch
@@ -207,6 +241,7 @@ def _run_claimed(held: Claim) -> str:
     groups, figures_by_group = _load(chunk, config["image_long_side"])
     allowed = config["generation_retries"] + 1
 
+    # A resumed chunk skips what is stored: items, and slots out of tries.
     existing = set(
         Item.objects.filter(batch=batch, group_key__in=chunk.group_keys).values_list(
             "group_key", "sample_index"
@@ -223,57 +258,46 @@ def _run_claimed(held: Claim) -> str:
         for i in range(config["items_per_group"])
         if (group.key, i) not in existing and tries[(group.key, i)] < allowed
     ]
-
-    generator = backend_for("generator", config["generator"])
-    _note_server(batch, "generator", generator)
-    made: list[pipeline.Generated] = []
-    failed: list[tuple[pipeline.Generated, int]] = []
-    while pending:
-        retry = []
-        for result in pipeline.generate(generator, pending, settings):
-            if result.item is not None:
-                made.append(result)
-                continue
-            slot = (result.unit.group.key, result.unit.sample_index)
-            tries[slot] += 1
-            failed.append((result, tries[slot]))
-            if tries[slot] < allowed and result.retryable:
-                retry.append(replace(result.unit, attempt=tries[slot] + 1))
-        pending = retry
-        if not renew(claim=held):
-            return "superseded"
-
-    made, alike = pipeline.drop_near_duplicates(made)
-    failed.extend((g, g.unit.attempt) for g in alike)
-    if _paused_for_configuration(
-        held, "generator", [g.error for g, _ in failed] if not made else []
-    ):
-        return "paused"
-    verifier = backend_for("verifier", config["verifier"])
-    _note_server(batch, "verifier", verifier)
-    verdicts = pipeline.verify(
-        verifier,
-        [
-            (g.unit.request_id, g.unit.group, vars(g.item))
-            for g in made
-            if g.item is not None
-        ],
-        settings,
+    lanes = lanes_for(config)
+    for role in (streaming.GENERATOR, streaming.VERIFIER):
+        _note_server(batch, role, lanes[role][0].backend)
+    runner = streaming.Runner(
+        lanes=lanes,
+        settings=settings,
+        slots=slots.limiter(),
+        flush=lambda results: _write(
+            held,
+            results,
+            figures=figures_by_group,
+            rubric_version=settings.rubric_version,
+        ),
+        should_stop=lambda: not _batch_running(batch.pk),
+        allowed_tries=allowed,
+        tries=tries,
+        renew_seconds=max(1.0, config["lease_seconds"] / 3),
+        pause_check=lambda role, errors: _paused_for_configuration(held, role, errors),
     )
-    if _paused_for_configuration(
-        held, "verifier", [v.error for v in verdicts.values()]
-    ):
-        return "paused"
-    return _write(
-        held,
-        made=made,
-        failed=failed,
-        verdicts=verdicts,
-        figures=figures_by_group,
-        generator_model=getattr(generator, "model_name", ""),
-        verifier_model=getattr(verifier, "model_name", ""),
-        rubric_version=settings.rubric_version,
+    outcome = runner.run(pending)
+    if outcome == "stopped":
+        release(
+            claim=held,
+            error="stopped mid-chunk because the batch stopped running; "
+            "resuming the batch continues it",
+        )
+        return "stopped"
+    if outcome != "done":
+        return outcome  # "paused" (the chunk went back) or "superseded"
+    now = timezone.now()
+    finished = Chunk.objects.filter(
+        pk=chunk.pk, status=ChunkStatus.LEASED, lease_token=held.token
+    ).update(
+        status=ChunkStatus.DONE,
+        lease_token="",
+        lease_expires_at=None,
+        finished_at=now,
+        updated_at=now,
     )
+    return "done" if finished else "superseded"
 
 
 def _note_server(batch: Batch, role: str, backend: Backend) -> None:
@@ -307,23 +331,41 @@ def _paused_for_configuration(held: Claim, role: str, errors: list[Any]) -> bool
 @transaction.atomic
 def _write(
     held: Claim,
+    results: streaming.Results,
     *,
-    made: list[pipeline.Generated],
-    failed: list[tuple[pipeline.Generated, int]],
-    verdicts: dict[str, pipeline.Verdict],
     figures: dict[str, list[Figure]],
-    generator_model: str,
-    verifier_model: str,
     rubric_version: str,
-) -> str:
-    chunk = Chunk.objects.select_for_update().get(pk=held.chunk.pk)
-    if chunk.status != ChunkStatus.LEASED or chunk.lease_token != held.token:
-        return "superseded"  # someone else holds the chunk now; theirs wins
-    batch_id = chunk.batch_id
+) -> bool:
+    """Write what finished since the last write, only while the lease is ours.
+
+    The guarded UPDATE renews the lease and locks the chunk row until commit,
+    so a sweep or a second claimant waits for these rows and then sees them.
+    Items are unique per (batch, group, sample): a later run skips them.
+    """
+    now = timezone.now()
+    everything = [
+        *(g for g, _, _, _ in results.items),
+        *(v for _, v, _, _ in results.items),
+        *(g for g, _ in results.failures),
+    ]
+    ours = Chunk.objects.filter(
+        pk=held.chunk.pk, status=ChunkStatus.LEASED, lease_token=held.token
+    ).update(
+        lease_expires_at=now
+        + timedelta(seconds=held.chunk.batch.config["lease_seconds"]),
+        prompt_tokens=F("prompt_tokens") + sum(x.prompt_tokens for x in everything),
+        completion_tokens=F("completion_tokens")
+        + sum(x.completion_tokens for x in everything),
+        model_seconds=F("model_seconds") + sum(x.latency_s for x in everything),
+    )
+    if not ours:
+        return False  # someone else holds the chunk now; theirs wins
+    if not results:
+        return True
+    batch_id = held.chunk.batch_id
     items = []
-    for g in made:
+    for g, verdict, generator_model, _ in results.items:
         parsed = g.item
-        verdict = verdicts[g.unit.request_id]
         group_figures = figures[g.unit.group.key]
         items.append(
             Item(
@@ -350,24 +392,23 @@ def _write(
         for item in items
         for i, figure in enumerate(figures[item.group_key])
     )
-    verdict_rows = []
-    for item, g in zip(items, made, strict=True):
-        verdict = verdicts[g.unit.request_id]
-        verdict_rows.append(
-            Verification(
-                item=item,
-                verifier_model=verifier_model,
-                rubric_version=rubric_version,
-                criteria=verdict.score.criteria,
-                essentials_passed=verdict.score.essentials_passed,
-                normalized_score=verdict.score.normalized,
-                kept=verdict.score.kept,
-                error=verdict.score.error,
-                raw_output=parsing.storable(verdict.raw),
-                **failures.verdict_fields(verdict),
-            )
+    Verification.objects.bulk_create(
+        Verification(
+            item=item,
+            verifier_model=verifier_model,
+            rubric_version=rubric_version,
+            criteria=verdict.score.criteria,
+            essentials_passed=verdict.score.essentials_passed,
+            normalized_score=verdict.score.normalized,
+            kept=verdict.score.kept,
+            error=verdict.score.error,
+            raw_output=parsing.storable(verdict.raw),
+            **failures.verdict_fields(verdict),
         )
-    Verification.objects.bulk_create(verdict_rows)
+        for item, (_, verdict, _, verifier_model) in zip(
+            items, results.items, strict=True
+        )
+    )
     GenerationFailure.objects.bulk_create(
         GenerationFailure(
             batch_id=batch_id,
@@ -379,18 +420,15 @@ def _write(
             raw_output=parsing.storable(g.raw),
             **failures.failure_fields(g),
         )
-        for g, attempt in failed
+        for g, attempt in results.failures
     )
-    everything = [*made, *(g for g, _ in failed), *verdicts.values()]
-    Chunk.objects.filter(pk=chunk.pk).update(
-        status=ChunkStatus.DONE,
-        lease_token="",
-        lease_expires_at=None,
-        finished_at=timezone.now(),
-        updated_at=timezone.now(),
-        prompt_tokens=F("prompt_tokens") + sum(x.prompt_tokens for x in everything),
-        completion_tokens=F("completion_tokens")
-        + sum(x.completion_tokens for x in everything),
-        model_seconds=F("model_seconds") + sum(x.latency_s for x in everything),
+    # Counters move with the rows, in the same transaction: exact, and no
+    # recount of the whole batch per write.
+    kept = sum(1 for _, verdict, _, _ in results.items if verdict.score.kept)
+    Batch.objects.filter(pk=batch_id).update(
+        items_generated=F("items_generated") + len(items),
+        items_verified=F("items_verified") + len(items),
+        items_kept=F("items_kept") + kept,
+        generation_failures=F("generation_failures") + len(results.failures),
     )
-    return "done"
+    return True

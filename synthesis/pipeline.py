@@ -226,7 +226,7 @@ def generate(
     by_id = {c.request_id: c for c in completions}
     return [
         parse_generation(
-            unit, by_id.get(unit.request_id) or _missing(unit.request_id), settings
+            unit, by_id.get(unit.request_id) or missing(unit.request_id), settings
         )
         for unit in units
     ]
@@ -235,6 +235,32 @@ def generate(
 def _sample_text(item: parsing.ParsedItem) -> str:
     options = sorted(" ".join(str(v).split()).casefold() for v in item.options.values())
     return " ".join(item.question.split()).casefold() + " | " + " | ".join(options)
+
+
+def near_duplicate(
+    g: Generated, earlier: Sequence[Generated], *, ratio: float = NEAR_DUPLICATE_RATIO
+) -> Generated | None:
+    """`g` dropped, when nearly identical to one of `earlier` (made before it,
+    same figure group); None when it is distinct. The streaming pipeline asks
+    as each item arrives, so the sample that came first is the one kept."""
+    if g.item is None:
+        return None
+    text = _sample_text(g.item)
+    match = max(
+        (
+            (fuzz.ratio(text, _sample_text(e.item)), e.unit.sample_index)
+            for e in earlier
+            if e.item is not None
+        ),
+        default=None,
+    )
+    if match is None or match[0] < ratio:
+        return None
+    detail = (
+        f"{match[0]:.0f}% alike (question and options) to sample {match[1]} "
+        "of this figure group"
+    )
+    return replace(g, item=None, failure=NEAR_DUPLICATE, detail=detail)
 
 
 def drop_near_duplicates(
@@ -267,7 +293,7 @@ def drop_near_duplicates(
     return kept, dropped
 
 
-def _missing(request_id: str) -> Completion:
+def missing(request_id: str) -> Completion:
     return Completion(
         request_id=request_id,
         text="",
@@ -330,6 +356,6 @@ def verify(
     requests = [verification_request(g, item, settings, rid) for rid, g, item in pairs]
     completions = {c.request_id: c for c in backend.generate(requests)}
     return {
-        rid: score_verdict(completions.get(rid) or _missing(rid), settings)
+        rid: score_verdict(completions.get(rid) or missing(rid), settings)
         for rid, _, _ in pairs
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,41 @@ from synthesis.models import (
 )
 
 ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
+Z_95 = 1.959963984540054
+
+
+def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
+    """The Wilson score interval of a proportion (as review's estimates use;
+    synthesis sits below review, so it keeps its own three lines)."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What the kept items cost so far, and what the rest will at this rate."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    model_seconds: float
+    prompt_tokens_per_kept: float | None
+    completion_tokens_per_kept: float | None
+    model_seconds_per_kept: float | None
+    groups_remaining: int
+    # At the measured rate of figure groups per second, and one GPU server per
+    # endpoint the batch uses (`gpus`).
+    projected_seconds: float | None
+    projected_gpu_hours: float | None
+    gpus: int
+    keep_rate: float | None  # kept / verified, 0..1
+    keep_interval: tuple[float, float] | None  # Wilson 95 %
+
+
 # How often (seconds) a batch page asks again, by status; a final status is
 # absent, so the page stops asking. Waiting and paused batches move only when
 # the queue or the operator acts, so they are asked about less often.
@@ -57,6 +93,12 @@ class Progress:
     items_per_minute: float | None
     tokens_per_second: float | None
     pass_rate: float | None
+    # Per item (a sample of a figure group): made, or out of generation tries.
+    units_total: int
+    units_done: int
+    groups_per_second: float | None
+    eta_seconds: float | None
+    cost: Cost
     failures_by_reason: list[tuple[str, int]]
     verifier_errors: list[tuple[str, int]]
     chunk_errors: list[tuple[str, int]]
@@ -94,18 +136,58 @@ def batches() -> list[Batch]:
 
 def progress(batch: Batch) -> Progress:
     rows = batch.chunks.values("status").annotate(
-        n=Count("id"), completion=Sum("completion_tokens")
+        n=Count("id"),
+        completion=Sum("completion_tokens"),
+        prompt=Sum("prompt_tokens"),
+        seconds=Sum("model_seconds"),
     )
     chunks = {row["status"]: row["n"] for row in rows}
     completion_tokens = sum(row["completion"] or 0 for row in rows)
+    prompt_tokens = sum(row["prompt"] or 0 for row in rows)
+    model_seconds = sum(row["seconds"] or 0.0 for row in rows)
     total = sum(chunks.values())
-    finished = chunks.get(ChunkStatus.DONE, 0) + chunks.get(ChunkStatus.FAILED, 0)
     elapsed = _elapsed_seconds(batch)
+    config = batch.config or {}
+    per_group = int(config.get("items_per_group", 1))
+    units_total = batch.figure_groups_total * per_group
+    allowed = int(config.get("generation_retries", 2)) + 1
+    out_of_tries = (
+        GenerationFailure.objects.filter(batch=batch)
+        .values("group_key", "sample_index")
+        .annotate(n=Count("id"))
+        .filter(n__gte=allowed)
+        .count()
+        if batch.generation_failures
+        else 0
+    )
+    units_done = min(units_total, batch.items_generated + out_of_tries)
+    groups_done = units_done / per_group
+    rate = groups_done / elapsed if elapsed and groups_done else None
+    remaining = max(0, math.ceil(batch.figure_groups_total - groups_done))
+    eta = remaining / rate if rate and batch.status in ACTIVE else None
+    kept, verified = batch.items_kept, batch.items_verified
+    gpus = len(_endpoint_names(config))
+    cost = Cost(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        model_seconds=round(model_seconds, 1),
+        prompt_tokens_per_kept=round(prompt_tokens / kept, 1) if kept else None,
+        completion_tokens_per_kept=round(completion_tokens / kept, 1) if kept else None,
+        model_seconds_per_kept=round(model_seconds / kept, 3) if kept else None,
+        groups_remaining=remaining,
+        projected_seconds=round(remaining / rate, 1) if rate else None,
+        projected_gpu_hours=(
+            round(remaining / rate * gpus / 3600, 3) if rate and gpus else None
+        ),
+        gpus=gpus,
+        keep_rate=kept / verified if verified else None,
+        keep_interval=wilson(kept, verified),
+    )
     return Progress(
         batch=batch,
         chunks=chunks,
         chunks_total=total,
-        percent=round(100 * finished / total) if total else 0,
+        percent=math.floor(100 * units_done / units_total) if units_total else 0,
         items_per_minute=(
             round(batch.items_generated * 60 / elapsed, 1) if elapsed else None
         ),
@@ -115,6 +197,11 @@ def progress(batch: Batch) -> Progress:
             if batch.items_verified
             else None
         ),
+        units_total=units_total,
+        units_done=units_done,
+        groups_per_second=round(rate, 3) if rate else None,
+        eta_seconds=round(eta, 1) if eta is not None else None,
+        cost=cost,
         failures_by_reason=_counts(
             GenerationFailure.objects.filter(batch=batch), "reason"
         ),
@@ -124,6 +211,17 @@ def progress(batch: Batch) -> Progress:
         chunk_errors=_counts(batch.chunks.exclude(last_error=""), "last_error")[:10],
         failure_groups=failure_groups(batch),
     )
+
+
+def _endpoint_names(config: dict[str, Any]) -> set[str]:
+    """The distinct endpoints a batch's roles use, replicas included."""
+    names = set()
+    for role in ("generator", "verifier"):
+        chosen = config.get(role) or {}
+        names.add(chosen.get("endpoint"))
+        names.update(r.get("endpoint") for r in chosen.get("replicas") or ())
+    names.discard(None)
+    return names
 
 
 def failure_groups(batch: Batch) -> list[FailureGroup]:

@@ -69,6 +69,8 @@ MEDSYN_ENDPOINTS = {
 # Endpoints a test adds for the Celery workers it starts (e.g. local fake
 # OpenAI-compatible servers on random ports), as JSON in the worker's env.
 MEDSYN_ENDPOINTS.update(json.loads(os.environ.get("MEDSYN_TEST_ENDPOINTS") or "{}"))
+# A killed worker\'s endpoint slots come back sooner than in production.
+MEDSYN_SLOT_TTL_S = 6
 MEDSYN_GENERATOR_ENDPOINT = "demo"
 MEDSYN_VERIFIER_ENDPOINT = "demo"
 

@@ -70,6 +70,10 @@ class _Outcome:
 
 
 class OpenAICompatBackend:
+    # Each request can go on its own: the streaming pipeline sends them one by
+    # one, each holding one of the endpoint's shared slots.
+    concurrent = True
+
     def __init__(
         self,
         *,
@@ -115,16 +119,25 @@ class OpenAICompatBackend:
         self.max_image_long_side = max_image_long_side
         self.schema_name = schema_name
         self.extra_body = extra_body or {}
-        self._client: httpx.Client | None = None
+        # Clients of one keep-alive connection each, lent one per request: a
+        # shared pool scans all its connections for every request, which at
+        # dozens in flight costs more CPU than the request itself.
+        self._idle: list[httpx.Client] = []
+        self._ssl: Any = None  # one TLS context (CA bundle loaded once) for all
+        self._clients: list[httpx.Client] = []
         self._client_lock = threading.Lock()
+        self._local = threading.local()  # the client lent to this thread's request
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         if not requests:
             return []
         self.server_info()  # once, before the requests fan out
-        workers = min(self.max_concurrency, len(requests))
-        with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat") as pool:
-            outcomes = list(pool.map(self._run, requests))
+        if len(requests) == 1:
+            outcomes = [self._run(requests[0])]  # no pool for one request
+        else:
+            workers = min(self.max_concurrency, len(requests))
+            with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat") as p:
+                outcomes = list(p.map(self._run, requests))
         if all(o.unreachable for o in outcomes):
             raise BackendUnavailable(
                 f"{self.url} unreachable: {outcomes[0].completion.error.message}"
@@ -199,9 +212,10 @@ class OpenAICompatBackend:
             return None
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._client_lock:
+            clients, self._clients, self._idle = self._clients, [], []
+        for client in clients:
+            client.close()
 
     # -- one request -------------------------------------------------------------
 
@@ -214,6 +228,21 @@ class OpenAICompatBackend:
             return _Outcome(_failed(request, error=error))
         if isinstance(payload, CompletionError):
             return _Outcome(_failed(request, error=payload))
+        client = self._borrow()
+        self._local.client = client  # for the tokenize call too
+        try:
+            return self._send(request, payload, client, started)
+        finally:
+            self._local.client = None
+            self._give_back(client)
+
+    def _send(
+        self,
+        request: GenerationRequest,
+        payload: dict[str, Any],
+        client: httpx.Client,
+        started: float,
+    ) -> _Outcome:
         info = self.server_info()
         context = info.context_length
         prompt_tokens = None
@@ -246,7 +275,7 @@ class OpenAICompatBackend:
                 time.sleep(self._backoff(attempt, retry_after))
             retry_after = None
             try:
-                response = self._http().post(self.url, json=payload)
+                response = client.post(self.url, json=payload)
             except httpx.TimeoutException as exc:
                 unreachable = unreachable and isinstance(exc, httpx.ConnectTimeout)
                 problem = f"timed out ({type(exc).__name__})"
@@ -383,17 +412,38 @@ class OpenAICompatBackend:
         return min(delay, self.backoff_max_s) * random.uniform(0.5, 1.0)  # noqa: S311
 
     def _http(self) -> httpx.Client:
+        """The client lent to this thread's request, else one of the idle ones
+        (server information is read outside any request)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._borrow()
+            self._give_back(client)  # calls on it are thread-safe
+        return client
+
+    def _borrow(self) -> httpx.Client:
         with self._client_lock:
-            if self._client is None:
-                headers = {}
-                if self.api_key:
-                    headers["Authorization"] = f"Bearer {self.api_key}"
-                self._client = httpx.Client(
-                    timeout=self.timeout,
-                    headers=headers,
-                    limits=httpx.Limits(max_connections=self.max_concurrency),
-                )
-            return self._client
+            if self._idle:
+                return self._idle.pop()
+        headers = {}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        with self._client_lock:
+            if self._ssl is None:
+                self._ssl = httpx.create_ssl_context()
+        client = httpx.Client(
+            timeout=self.timeout,
+            headers=headers,
+            verify=self._ssl,
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+        )
+        with self._client_lock:
+            self._clients.append(client)
+        return client
+
+    def _give_back(self, client: httpx.Client) -> None:
+        with self._client_lock:
+            if client in self._clients:  # not closed meanwhile
+                self._idle.append(client)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -21,19 +21,38 @@ from synthesis.backends.base import (
 )
 
 _SNIPPET = 200
+# Checking a schema costs milliseconds, more than the rest of a request's
+# handling: each schema object is checked once, and its validator kept. Keyed
+# by identity, holding the schema so the id is never reused while cached.
+_CHECKED: dict[int, tuple[dict[str, Any], Any, CompletionError | None]] = {}
+_CACHE_SIZE = 64
 
 
-def check_schema(schema: dict[str, Any]) -> CompletionError | None:
-    """A schema that is not valid JSON Schema fails its request up front."""
+def _checked(schema: dict[str, Any]) -> tuple[Any, CompletionError | None]:
+    entry = _CHECKED.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1], entry[2]
+    cls = jsonschema.validators.validator_for(schema)
     try:
-        jsonschema.validators.validator_for(schema).check_schema(schema)
+        cls.check_schema(schema)
     except jsonschema.SchemaError as exc:
-        return CompletionError(
+        error = CompletionError(
             f"invalid JSON schema: {exc.message}",
             retryable=False,
             cause=CAUSE_SCHEMA_REFUSED,
         )
-    return None
+        validator = None
+    else:
+        error, validator = None, cls(schema)
+    if len(_CHECKED) >= _CACHE_SIZE:
+        _CHECKED.clear()
+    _CHECKED[id(schema)] = (schema, validator, error)
+    return validator, error
+
+
+def check_schema(schema: dict[str, Any]) -> CompletionError | None:
+    """A schema that is not valid JSON Schema fails its request up front."""
+    return _checked(schema)[1]
 
 
 def check_output(
@@ -58,7 +77,9 @@ def check_output(
             retryable=False,
             cause=CAUSE_OFF_SCHEMA,
         )
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    validator, invalid = _checked(schema)
+    if invalid is not None:
+        return invalid
     errors = sorted(validator.iter_errors(value), key=str)
     if errors:
         where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"

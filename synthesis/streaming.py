@@ -1,0 +1,343 @@
+"""The streaming pipeline: both stages in flight at once, up to each endpoint's limit.
+
+A chunk's units go to the generator; each item is sent to the verifier as soon
+as its generation is parsed, and each finished item (or failed try) is handed
+to `flush` in small groups, so results land as they come rather than at the
+end of the chunk. Requests to a server that takes them one at a time (HTTP:
+`backend.concurrent`) each hold a slot of their endpoint from `slots`, shared
+by every worker; a role with several endpoints (replicas) sends each request
+to the one with the fewest outstanding. An in-process runtime (transformers,
+vLLM offline, test doubles) gets the requests waiting for it in one call, one
+call at a time: it batches on its own.
+
+Between rounds the runner asks `should_stop` (the batch was cancelled or
+paused) and `flush` may say the chunk's lease was lost; then nothing more is
+sent, and what is in flight is finished and written. Nothing here touches the
+database: the caller's callbacks do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from synthesis import pipeline
+from synthesis.backends.base import Backend, GenerationRequest
+from synthesis.slots import Slot, renew_s
+
+GENERATOR, VERIFIER = "generator", "verifier"
+_POLL_S = 0.05  # how often a worker whose slots are all taken looks again
+_FULL_S = 0.25  # a worker with requests in flight looks at full endpoints this often
+_MAX_THREADS = 512
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool per process: its threads (and the HTTP connections backends
+    keep for them) outlive a chunk; it only grows to what is in flight."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(_MAX_THREADS, thread_name_prefix="medsyn-stream")
+        return _POOL
+
+
+@dataclass
+class Lane:
+    """One endpoint a role may send to, as this worker holds it."""
+
+    endpoint: str
+    backend: Backend
+    limit: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    busy: bool = False  # an in-process lane has a call running
+
+    @property
+    def concurrent(self) -> bool:
+        return bool(getattr(self.backend, "concurrent", False))
+
+
+@dataclass
+class Results:
+    """What finished since the last flush."""
+
+    items: list[tuple[pipeline.Generated, pipeline.Verdict, str, str]] = field(
+        default_factory=list
+    )  # (generation, verdict, generator model, verifier model)
+    failures: list[tuple[pipeline.Generated, int]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items) + len(self.failures)
+
+
+@dataclass(frozen=True)
+class _Job:
+    role: str
+    request: GenerationRequest
+    unit: pipeline.Unit
+    generated: pipeline.Generated | None = None  # what a verification checks
+    generator_model: str = ""
+
+
+def _model(lane: Lane) -> str:
+    return getattr(lane.backend, "model_name", "")
+
+
+class Runner:
+    """Runs a chunk's units through generate and verify, streaming.
+
+    `flush(results)` writes and returns False once the chunk is no longer
+    ours; `should_stop()` is True once the batch stops running. `run` returns
+    "done", "stopped" or "superseded"; a backend error is raised after what
+    is in flight has been written.
+    """
+
+    def __init__(
+        self,
+        *,
+        lanes: dict[str, list[Lane]],
+        settings: pipeline.Settings,
+        slots: Any,
+        flush: Callable[[Results], bool],
+        should_stop: Callable[[], bool],
+        allowed_tries: int,
+        tries: Counter,
+        flush_items: int = 64,
+        flush_seconds: float = 1.0,
+        check_seconds: float = 0.2,
+        renew_seconds: float = 10.0,
+        pause_check: Callable[[str, list], bool] | None = None,
+        pause_after: int = 4,
+    ) -> None:
+        self.lanes = lanes
+        self.settings = settings
+        self.slots = slots
+        self._flush = flush
+        self.should_stop = should_stop
+        self.allowed = allowed_tries
+        self.tries = tries
+        self.flush_items = flush_items
+        self.flush_seconds = flush_seconds
+        self.check_seconds = check_seconds
+        self.renew_seconds = renew_seconds  # write (renewing the lease) at least
+        # Endpoints whose slots were all taken: not asked again until one of
+        # our own requests there finishes, or this time passes.
+        self._full_until: dict[str, float] = {}
+        # Each role's errors until its first success: when the first requests
+        # all fail alike, `pause_check` may pause the batch (configuration).
+        self.pause_check = pause_check
+        self.pause_after = pause_after
+        self._first: dict[str, list | None] = {GENERATOR: [], VERIFIER: []}
+        self._made: dict[str, list[pipeline.Generated]] = {}  # items by group
+        self.waiting: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
+        self.in_flight: dict[Future, tuple[list[_Job], Lane, list[Slot]]] = {}
+        self.results = Results()
+        self.outcome = "done"
+        self.error: BaseException | None = None
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self, units: Sequence[pipeline.Unit]) -> str:
+        self.pause_after = max(1, min(self.pause_after, len(units)))
+        for unit in units:
+            self._queue_generation(unit)
+        try:
+            self._loop(_pool())
+        finally:
+            wait(list(self.in_flight))  # after an error in a write, say
+            held = [s for _, _, slots in self.in_flight.values() for s in slots]
+            self.slots.release(held)
+        if self.error is not None:
+            raise self.error
+        return self.outcome
+
+    def _loop(self, pool: ThreadPoolExecutor) -> None:
+        stopping = False
+        now = time.monotonic()
+        next_check = next_renew = now
+        last_flush = now
+        while True:
+            now = time.monotonic()
+            sending = any(self.waiting.values())
+            if not stopping and sending and now >= next_check:
+                next_check = now + self.check_seconds
+                if self.should_stop():
+                    stopping, self.outcome = True, "stopped"
+            if not stopping:
+                self._dispatch(pool)
+            if not self.in_flight:
+                if stopping or not any(self.waiting.values()):
+                    break
+                time.sleep(_POLL_S)  # every slot is taken by other workers
+                continue
+            done, _ = wait(self.in_flight, timeout=_POLL_S, return_when=FIRST_COMPLETED)
+            freed: list[Slot] = []
+            for future in done:
+                jobs, lane, held = self.in_flight.pop(future)
+                freed.extend(held)
+                lane.busy = False
+                self._settle(future, jobs, lane)
+            self.slots.release(freed)
+            for slot in freed:
+                self._full_until.pop(slot.endpoint, None)
+            if self.error is not None or self.outcome == "paused":
+                stopping = True
+            now = time.monotonic()
+            if now >= next_renew:
+                next_renew = now + renew_s()
+                self.slots.renew(
+                    [s for _, _, slots in self.in_flight.values() for s in slots]
+                )
+            since = now - last_flush
+            if (
+                len(self.results) >= self.flush_items
+                or (self.results and since >= self.flush_seconds)
+                or since >= self.renew_seconds
+            ):
+                last_flush = now
+                if not self._write() and not stopping:
+                    stopping, self.outcome = True, "superseded"
+        self._write()
+
+    def _write(self) -> bool:
+        results, self.results = self.results, Results()
+        if self.outcome in ("superseded", "paused"):
+            return False  # not ours any more (a paused chunk went back)
+        if not self._flush(results):
+            self.outcome = "superseded"
+            return False
+        return True
+
+    # -- sending -------------------------------------------------------------------
+
+    def _dispatch(self, pool: ThreadPoolExecutor) -> None:
+        # Verifications first: they finish items, and keep the queue short.
+        for role in (VERIFIER, GENERATOR):
+            queue = self.waiting[role]
+            if not queue:
+                continue
+            lanes = self.lanes[role]
+            local = [lane for lane in lanes if not lane.concurrent]
+            for lane in local:
+                if queue and not lane.busy:
+                    jobs = [queue.popleft() for _ in range(len(queue))]
+                    lane.busy = True
+                    self.in_flight[pool.submit(self._call, lane, jobs)] = (
+                        jobs,
+                        lane,
+                        [],
+                    )
+            now = time.monotonic()
+            shared = [
+                lane
+                for lane in lanes
+                if lane.concurrent and self._full_until.get(lane.endpoint, 0) <= now
+            ]
+            if queue and shared:
+                by_name = {lane.endpoint: lane for lane in shared}
+                taken = self.slots.acquire(
+                    [(lane.endpoint, lane.limit) for lane in shared], len(queue)
+                )
+                if len(taken) < len(queue):
+                    # Full: our own finishing requests reopen it at once;
+                    # others' only show at the next look.
+                    until = now + (_FULL_S if self.in_flight else _POLL_S)
+                    for lane in shared:
+                        self._full_until[lane.endpoint] = until
+                for slot in taken:
+                    lane = by_name[slot.endpoint]
+                    jobs = [queue.popleft()]
+                    self.in_flight[pool.submit(self._call, lane, jobs)] = (
+                        jobs,
+                        lane,
+                        [slot],
+                    )
+
+    @staticmethod
+    def _call(lane: Lane, jobs: list[_Job]) -> list:
+        requests = [job.request for job in jobs]
+        if lane.concurrent:
+            return lane.backend.generate(requests)
+        with lane.lock:  # one call at a time into an in-process model
+            return lane.backend.generate(requests)
+
+    # -- receiving -----------------------------------------------------------------
+
+    def _settle(self, future: Future, jobs: list[_Job], lane: Lane) -> None:
+        try:
+            completions = future.result()
+        except Exception as exc:  # noqa: BLE001 - re-raised by run()
+            if self.error is None:
+                self.error = exc
+            return
+        by_id = {c.request_id: c for c in completions}
+        for job in jobs:
+            rid = job.request.request_id
+            completion = by_id.get(rid) or pipeline.missing(rid)
+            if job.role == GENERATOR:
+                parsed = pipeline.parse_generation(job.unit, completion, self.settings)
+                self._generated(job, parsed, _model(lane))
+            else:
+                verdict = pipeline.score_verdict(completion, self.settings)
+                self._first_results(VERIFIER, verdict.error)
+                self.results.items.append(
+                    (job.generated, verdict, job.generator_model, _model(lane))
+                )
+
+    def _first_results(self, role: str, error: Any) -> None:
+        seen = self._first[role]
+        if seen is None:
+            return
+        if error is None:
+            self._first[role] = None  # the role works: never pause for it
+            return
+        seen.append(error)
+        if (
+            len(seen) >= self.pause_after
+            and self.outcome != "paused"
+            and self.pause_check is not None
+            and self.pause_check(role, seen)
+        ):
+            self.outcome = "paused"
+
+    def _generated(self, job: _Job, generated: pipeline.Generated, model: str) -> None:
+        self._first_results(GENERATOR, generated.error)
+        earlier = self._made.setdefault(job.unit.group.key, [])
+        alike = pipeline.near_duplicate(generated, earlier)
+        if alike is not None:
+            # Recorded as a failed try, not retried (as a whole chunk does).
+            self.results.failures.append((alike, job.unit.attempt))
+            return
+        if generated.item is not None:
+            earlier.append(generated)
+            self.waiting[VERIFIER].append(
+                _Job(
+                    VERIFIER,
+                    pipeline.verification_request(
+                        job.unit.group,
+                        vars(generated.item),
+                        self.settings,
+                        job.unit.request_id,
+                    ),
+                    job.unit,
+                    generated,
+                    generator_model=model,
+                )
+            )
+            return
+        slot = (job.unit.group.key, job.unit.sample_index)
+        self.tries[slot] += 1
+        self.results.failures.append((generated, self.tries[slot]))
+        if self.tries[slot] < self.allowed and generated.retryable:
+            self._queue_generation(replace(job.unit, attempt=self.tries[slot] + 1))
+
+    def _queue_generation(self, unit: pipeline.Unit) -> None:
+        self.waiting[GENERATOR].append(
+            _Job(GENERATOR, pipeline.generation_request(unit, self.settings), unit)
+        )
