@@ -237,6 +237,11 @@ def main() -> None:
         type=Run.parse,
         help="L:C:endpoints:workers (seconds, requests, count, count); repeatable",
     )
+    parser.add_argument(
+        "--no-tokenize",
+        action="store_true",
+        help="endpoints with count_tokens off: no /tokenize request per request",
+    )
     args = parser.parse_args()
     runs = args.run or [Run(0.2, 32, 1, 2), Run(1.0, 32, 2, 3)]
 
@@ -263,11 +268,16 @@ def main() -> None:
                 "model": server.model,
                 "concurrency": run.concurrency,
                 "roles": ["generator", "verifier"],
+                "options": {"count_tokens": not args.no_tokenize},
             }
         plans.append((run, names, servers))
     with tempfile.TemporaryDirectory() as tmp:
         _setup(Path(tmp), tables)
-        print(f"{args.groups} figure groups x 1 item, chunks of {args.chunk_size}")
+        print(
+            f"{args.groups} figure groups x 1 item, chunks of {args.chunk_size}; "
+            f"prompt tokens counted by /tokenize before each request: "
+            f"{'no' if args.no_tokenize else 'yes'}"
+        )
         print(
             f"{'L (s)':>6} {'C':>4} {'endpoints':>9} {'workers':>7} {'items/s':>8} "
             f"{'wall s':>7} {'ideal s':>7} {'ratio':>6} {'CPU ms/item':>11} "

@@ -188,6 +188,8 @@ class Runner:
                 self._full_until.pop(slot.endpoint, None)
             if self.error is not None or self.outcome == "paused":
                 stopping = True
+            if not stopping:
+                self._dispatch(pool)  # refill the freed slots before writing
             now = time.monotonic()
             if now >= next_renew:
                 next_renew = now + renew_s()
