@@ -15,6 +15,8 @@ admin.site.site_title = "MedSyn"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    # Browsers and bookmark tools ask for /favicon.ico whatever the page links.
+    path("favicon.ico", views.favicon, name="favicon"),
     # Before Django's auth URLs: reset is offered only where mail is set up.
     path(
         "accounts/password_reset/",

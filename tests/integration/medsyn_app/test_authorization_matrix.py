@@ -182,6 +182,7 @@ PAGES: dict[str, Entry] = {
     "home": Entry({"GET": SIGNED_IN}),
     "healthz": Entry({"GET": EVERYONE}),
     "login": Entry({"GET": EVERYONE, "POST": EVERYONE}),
+    "favicon": Entry({"GET": (301, 301, 301, 301)}),
     "logout": Entry({"POST": (302, 302, 302, 302)}),
     "password_change": Entry({"GET": SIGNED_IN, "POST": SIGNED_IN}),
     "password_change_done": Entry({"GET": SIGNED_IN}),

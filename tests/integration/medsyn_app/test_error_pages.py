@@ -48,3 +48,10 @@ def test_server_error_page_links_the_favicon():
     from django.template.loader import render_to_string
 
     _icon_href(render_to_string("500.html"))
+
+
+def test_the_classic_favicon_address_leads_to_the_icon(client: Client):
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[0][1] == 301
+    assert b"<svg" in b"".join(response.streaming_content)
