@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
 
+from medsyn_app.proportions import wilson_interval
 from synthesis import failures
 from synthesis.models import (
     Batch,
@@ -21,19 +22,6 @@ from synthesis.models import (
 )
 
 ACTIVE = (BatchStatus.QUEUED, BatchStatus.RUNNING)
-Z_95 = 1.959963984540054
-
-
-def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float] | None:
-    """The Wilson score interval of a proportion (as review's estimates use;
-    synthesis sits below review, so it keeps its own three lines)."""
-    if n <= 0:
-        return None
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 @dataclass(frozen=True)
@@ -181,7 +169,7 @@ def progress(batch: Batch) -> Progress:
         ),
         gpus=gpus,
         keep_rate=kept / verified if verified else None,
-        keep_interval=wilson(kept, verified),
+        keep_interval=wilson_interval(kept, verified) if verified else None,
     )
     return Progress(
         batch=batch,

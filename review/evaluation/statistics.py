@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-Z_95 = 1.959963984540054
+from medsyn_app.proportions import Z_95, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,8 @@ def wilson(correct: int, total: int, z: float = Z_95) -> Accuracy | None:
     """
     if total <= 0:
         return None
-    p = correct / total
-    denominator = 1 + z * z / total
-    centre = (p + z * z / (2 * total)) / denominator
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total))
-    half /= denominator
-    low = 0.0 if correct == 0 else max(0.0, centre - half)
-    high = 1.0 if correct == total else min(1.0, centre + half)
-    return Accuracy(correct, total, p, low, high)
+    low, high = wilson_interval(correct, total, z=z)
+    return Accuracy(correct, total, correct / total, low, high)
 
 
 def mcnemar_exact(only_first: int, only_second: int) -> float:

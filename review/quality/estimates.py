@@ -9,27 +9,14 @@ which is where a good batch sits.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q
 
+from medsyn_app.proportions import Z_95, wilson_interval
 from synthesis.models import Batch, Item, ItemStatus, Verification
 
-Z_95 = 1.959963984540054
-
-
-def wilson_interval(successes: int, n: int, *, z: float = Z_95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion (Wilson 1927)."""
-    if n <= 0:
-        return (0.0, 1.0)
-    if not 0 <= successes <= n:
-        raise ValueError("successes must be between 0 and n")
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return (max(0.0, centre - half), min(1.0, centre + half))
+__all__ = ["Z_95", "wilson_interval"]  # re-exported for the quality pages
 
 
 def half_width(successes: int, n: int) -> float:

@@ -2,9 +2,9 @@
 
 Counting the whole pool takes over a second at 100,000 items, so the page and
 its API read the stored result for the default settings. Each snapshot
-carries a *watermark*: the latest decision, undo, item and verifier verdict it
-includes, read in one query of four index lookups. A decision costs nothing
-extra (no counter row that every decision must lock); instead the beat task
+carries a *watermark*: the latest decision, undo, item, verifier verdict and
+audit event it includes, read in one query of five index lookups. A decision
+costs nothing extra (no counter row that every decision must lock); the beat task
 `review.quality.tasks.refresh_stale_snapshots` compares watermarks every few
 seconds (`MEDSYN_QUALITY_REFRESH_SECONDS`, default 5) and recounts only the
 snapshots that are behind.
@@ -12,9 +12,9 @@ snapshots that are behind.
 The page serves a snapshot that is behind only while the refresh is due (it
 was computed less than `STALE_GRACE` ago) and says so; an older one that is
 behind (no beat running) is recounted on the spot. Snapshots are also
-recounted past `MEDSYN_QUALITY_MAX_AGE_S` (300 s), for changes the watermark
-does not see (an item's status set outside a review), on request (`fresh`),
-and never used for custom settings.
+recounted past `MEDSYN_QUALITY_MAX_AGE_S` (300 s), for any change the
+watermark could miss, and on request (`fresh`); custom settings are always
+counted live.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from medsyn_app.audit.models import AuditEvent
 from review.models import QualitySnapshot, Review
 from review.quality.dashboard import dashboard_figures
 from synthesis.models import Batch, Item, Verification
@@ -56,7 +57,7 @@ def scope_of(batch: Batch | None) -> str:
 
 
 def watermark() -> dict[str, Any]:
-    """The newest decision, undo, item and verdict in the database (one query)."""
+    """The newest decision, undo, item, verdict and audit event (one query)."""
     latest = {
         "review": Review.objects.order_by("-created_at").values("created_at")[:1],
         "undo": Review.objects.filter(undone_at__isnull=False)
@@ -64,6 +65,9 @@ def watermark() -> dict[str, Any]:
         .values("undone_at")[:1],
         "item": Item.objects.order_by("-pk").values("pk")[:1],
         "verification": Verification.objects.order_by("-pk").values("pk")[:1],
+        # Every other state change (an item sent back to review, a policy or
+        # an exclusion) writes an audit event in its own transaction.
+        "audit": AuditEvent.objects.order_by("-pk").values("pk")[:1],
     }
     parts, params = [], []
     for name, query in latest.items():

@@ -82,4 +82,6 @@ def test_older_duplicates_are_superseded_and_the_latest_stands():
         )
         assert list(current.values_list("pk", flat=True)) == [third.pk]
     finally:
-        _migrate(AFTER)
+        # Every app back at its latest state, for the tests that follow.
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

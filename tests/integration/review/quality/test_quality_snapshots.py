@@ -125,3 +125,15 @@ def test_the_page_says_when_figures_are_behind(admin_client, batch):
     add_review(add_kept_items(batch, 1)[0], make_user("hal"), "accept")
     page = admin_client.get(reverse("quality:dashboard")).content.decode()
     assert 'id="figures-behind"' in page
+
+
+def test_an_item_sent_back_to_review_is_seen_as_a_change(admin_client, batch):
+    from review.items import services as items
+
+    assert _api(admin_client)["status_counts"]["accepted"] == 2
+    items.send_to_review(
+        item_ids=list(batch.items.values_list("pk", flat=True)),
+        actor=make_user("ida", role="admin"),
+    )
+    assert snapshots.refresh_stale() == ["all"]
+    assert _api(admin_client)["status_counts"]["accepted"] == 0
