@@ -296,6 +296,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The queue synthesis chunks go to (GPU workers listen on it).
 MEDSYN_SYNTHESIS_QUEUE = env_str("MEDSYN_SYNTHESIS_QUEUE", "gpu")
+# Seconds after which a killed worker's endpoint slots (shared through Redis)
+# come back to the other workers.
+MEDSYN_SLOT_TTL_S = env_int("MEDSYN_SLOT_TTL_S", 30)
 # Evaluation runs ask a model too: same workers by default.
 MEDSYN_EVALUATION_QUEUE = env_str("MEDSYN_EVALUATION_QUEUE", "gpu")
 
