@@ -13,6 +13,21 @@ from celery import Task, shared_task
 from synthesis import chunks, reruns, services
 from synthesis.backends.base import BackendUnavailable
 
+# Work that asks a model: acknowledged only once done (a killed worker's task is
+# delivered again), retried with backoff while the model server is unavailable,
+# and stopped after three hours.
+MODEL_WORK = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "autoretry_for": (BackendUnavailable,),
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "max_retries": 5,
+    "soft_time_limit": 3 * 3600,
+    "time_limit": 3 * 3600 + 300,
+}
+
 
 @shared_task(
     name="synthesis.tasks.refresh_batch_counters",
@@ -26,18 +41,7 @@ def refresh_batch_counters(batch_id: int) -> None:
 
 # The queue comes from the batch config (MEDSYN_SYNTHESIS_QUEUE, "gpu" by
 # default) when the chunk is enqueued, so one batch can target other workers.
-@shared_task(
-    name="synthesis.tasks.process_chunk",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(BackendUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    soft_time_limit=3 * 3600,
-    time_limit=3 * 3600 + 300,
-)
+@shared_task(name="synthesis.tasks.process_chunk", **MODEL_WORK)
 def process_chunk(chunk_id: int) -> None:
     """Generate and verify one chunk; a redelivery finds it done or leased."""
     chunks.run(chunk_id=chunk_id)
@@ -67,19 +71,7 @@ def requeue_waiting_batches() -> None:
     reruns.requeue_waiting(enqueue=send_rerun)
 
 
-@shared_task(
-    name="synthesis.tasks.run_rerun",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-    autoretry_for=(BackendUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=5,
-    soft_time_limit=3 * 3600,
-    time_limit=3 * 3600 + 300,
-)
+@shared_task(name="synthesis.tasks.run_rerun", bind=True, **MODEL_WORK)
 def run_rerun(self: Task, rerun_id: int) -> None:
     """Verify or generate again part of a batch; a redelivery skips what is done.
     A model server still down after the last retry fails the re-run, saying so."""
