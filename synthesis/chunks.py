@@ -397,13 +397,7 @@ def _write(
             item=item,
             verifier_model=verifier_model,
             rubric_version=rubric_version,
-            criteria=verdict.score.criteria,
-            essentials_passed=verdict.score.essentials_passed,
-            normalized_score=verdict.score.normalized,
-            kept=verdict.score.kept,
-            error=verdict.score.error,
-            raw_output=parsing.storable(verdict.raw),
-            **failures.verdict_fields(verdict),
+            **failures.verification_fields(verdict),
         )
         for item, (_, verdict, _, verifier_model) in zip(
             items, results.items, strict=True

@@ -77,6 +77,21 @@ def verdict_fields(verdict: pipeline.Verdict) -> dict[str, Any]:
     }
 
 
+def verification_fields(verdict: pipeline.Verdict) -> dict[str, Any]:
+    """Every column a Verification row takes from a verdict: the score, the raw
+    output and, for a failed request, what the server said."""
+    score = verdict.score
+    return {
+        "criteria": score.criteria,
+        "essentials_passed": score.essentials_passed,
+        "normalized_score": score.normalized,
+        "kept": score.kept,
+        "error": score.error,
+        "raw_output": parsing.storable(verdict.raw),
+        **verdict_fields(verdict),
+    }
+
+
 def label(cause: str, reason: str = "") -> str:
     """A failure group's name in words."""
     return CAUSE_LABELS.get(cause) or reason.replace("_", " ") or "unknown"

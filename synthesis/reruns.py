@@ -26,7 +26,7 @@ from medsyn_app import endpoints, queueing
 from medsyn_app.audit import services as audit
 from synthesis import chunks, parsing, pipeline, rubric, services, tagging
 from synthesis.backends.base import BackendError, BackendUnavailable
-from synthesis.failures import failure_fields, verdict_fields
+from synthesis.failures import failure_fields, verification_fields
 from synthesis.models import (
     Batch,
     BatchStatus,
@@ -416,13 +416,7 @@ def _verification(
         rerun=rerun,
         verifier_model=verifier_model,
         rubric_version=rubric_version,
-        criteria=verdict.score.criteria,
-        essentials_passed=verdict.score.essentials_passed,
-        normalized_score=verdict.score.normalized,
-        kept=verdict.score.kept,
-        error=verdict.score.error,
-        raw_output=parsing.storable(verdict.raw),
-        **verdict_fields(verdict),
+        **verification_fields(verdict),
     )
 
 
