@@ -3,14 +3,11 @@ on screen, and a reviewer's flag comment reaches the admin's queue."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from review.models import Assignment, Decision, Review
 from synthesis.models import ItemStatus
+from tests.e2e.artifacts import screenshot
 from tests.fixtures.builders import (
     PASSWORD,
     add_review,
@@ -21,13 +18,6 @@ from tests.fixtures.builders import (
 from tests.fixtures.services import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _screenshot(page, name: str) -> None:
-    """Screenshots are kept as CI artifacts (E2E_ARTIFACTS, else var/e2e)."""
-    folder = Path(os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e"))
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def _admin_page(browser, live_server):
@@ -79,7 +69,7 @@ def test_admin_settles_a_dispute_from_the_queue(
     assert "right lower lobe consolidation" in page.inner_text("#adjudication-card")
     assert page.locator("#rubric-panel .rubric-table tbody tr").count() >= 7
     assert page.inner_text("#status-badge") == "Reviewers disagree"
-    _screenshot(page, "adjudication-card")
+    screenshot(page, "adjudication-card")
 
     page.select_option("#id_decision", "reject")
     page.select_option("#id_reason_code", "diagnosis_leaked")

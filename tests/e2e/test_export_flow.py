@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
+from tests.e2e.artifacts import screenshot
 from tests.fixtures.builders import PASSWORD, make_accepted_item, make_document
 from tests.fixtures.services import celery_worker
 
@@ -16,13 +13,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _screenshot(page, name: str) -> None:
-    """Screenshots are kept as CI artifacts (as the review page's are)."""
-    folder = Path(os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e"))
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def test_admin_exports_from_the_browser(page, live_server, login, admin_user):
@@ -70,7 +60,7 @@ def test_export_reaches_done_and_explains_itself_without_a_reload(
         preview = page.wait_for_selector("#preview-breakdown")
         assert "3 of 8 accepted items would be exported" in preview.inner_text()
         assert "Licence not allowed" in preview.inner_text()
-        _screenshot(page, "export-preview")
+        screenshot(page, "export-preview")
         page.click("button:has-text('Start export')")
         page.wait_for_selector("h1:has-text('Eight accepted')")
         assert "queued" in page.inner_text("#messages")
@@ -90,4 +80,4 @@ def test_export_reaches_done_and_explains_itself_without_a_reload(
     assert page.inner_text("#contamination")
     assert page.inner_text("#messages").strip() == ""  # the "queued" banner cleared
     assert page.get_attribute("#export-live", "hx-trigger") is None
-    _screenshot(page, "export-settled")
+    screenshot(page, "export-settled")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
+from tests.e2e.artifacts import screenshot
 from tests.fixtures.builders import (
     PASSWORD,
     add_review,
@@ -17,13 +14,6 @@ from tests.fixtures.builders import (
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _screenshot(page, name: str) -> None:
-    """Item browser screenshots are kept as CI artifacts (as the review page's)."""
-    folder = Path(os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e"))
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def test_admin_searches_a_word_and_sees_who_rejected_and_why(page, live_server, login):
@@ -54,7 +44,7 @@ def test_admin_searches_a_word_and_sees_who_rejected_and_why(page, live_server, 
     assert row.get_attribute("data-item") == str(target.pk)
     assert "Rejected by reviewer" in row.inner_text()
     assert "bob: Reject (Factually wrong)" in row.inner_text()
-    _screenshot(page, "item-browser")
+    screenshot(page, "item-browser")
 
     row.locator(f'a[href="/items/{target.pk}/"]').click()
     page.wait_for_selector("#decisions")
@@ -62,7 +52,7 @@ def test_admin_searches_a_word_and_sees_who_rejected_and_why(page, live_server, 
     assert "bob" in decisions
     assert "Factually wrong" in decisions
     assert "The occlusion is in the circumflex, not the LAD." in decisions
-    _screenshot(page, "item-detail")
+    screenshot(page, "item-detail")
 
 
 def test_admin_excludes_every_picked_item_from_export(page, live_server, login):

@@ -3,12 +3,9 @@ or penalized criteria are all on screen without scrolling."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
+from tests.e2e.artifacts import screenshot
 from tests.fixtures.builders import (
     PASSWORD,
     make_batch,
@@ -78,10 +75,6 @@ def test_question_options_buttons_and_failed_criteria_fit_1280x720(
             assert box["y"] >= 0 and box["y"] + box["height"] <= 720, (selector, box)
         # The two panels share one caption, shown once.
         assert page.locator("figcaption .caption").count() == 1
-        folder = Path(
-            os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e")
-        )
-        folder.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(folder / "review-page-1280x720.png"))
+        screenshot(page, "review-page-1280x720", full_page=False)
     finally:
         context.close()

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from review.models import Assignment, Decision, ItemRevision, RejectReason, Review
 from synthesis.models import Item, ItemStatus
+from tests.e2e.artifacts import screenshot
 from tests.fixtures.builders import (
     OPTIONS,
     PASSWORD,
@@ -23,13 +20,6 @@ from tests.fixtures.builders import (
 from tests.fixtures.services import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _screenshot(page, name: str) -> None:
-    """Review-page screenshots are kept as CI artifacts."""
-    folder = Path(os.environ.get("E2E_ARTIFACTS", settings.BASE_DIR / "var" / "e2e"))
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
 
 def _card(page, item: Item):
@@ -46,7 +36,7 @@ def test_a_review_session_with_the_keyboard_only(page, live_server, login):
     page.wait_for_selector(
         '#item-card .prefetch img[src*="/review/figure/"]', state="attached"
     )
-    _screenshot(page, "review-page")
+    screenshot(page, "review-page")
 
     page.keyboard.press("?")
     assert page.is_visible("#help")
@@ -92,7 +82,7 @@ def test_a_review_session_with_the_keyboard_only(page, live_server, login):
     _card(page, items[1])
     assert "Answer not supported" not in page.inner_text("#own-review")
     assert "Diagnosis leaked" in page.inner_text("#own-review")
-    _screenshot(page, "review-page-previous")
+    screenshot(page, "review-page-previous")
 
 
 def test_two_reviewers_saving_the_same_item_see_a_conflict(browser, live_server):
@@ -129,7 +119,7 @@ def test_two_reviewers_saving_the_same_item_see_a_conflict(browser, live_server)
     conflict = bob.wait_for_selector("#conflict")
     assert "Alice's stem" in conflict.inner_text()
     assert "Bob's stem" in conflict.inner_text()
-    _screenshot(bob, "review-conflict")
+    screenshot(bob, "review-conflict")
     item.refresh_from_db()
     assert item.question == "Alice's stem"
     assert item.version == 2

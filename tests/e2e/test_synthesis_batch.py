@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings as dj_settings
 
 from synthesis.models import Batch, BatchStatus, Item, Verification
+from tests.e2e.artifacts import screenshot
 from tests.fixtures.builders import PASSWORD, make_document, make_figure, make_figures
 from tests.fixtures.services import celery_worker
 
@@ -82,9 +79,7 @@ def test_launch_form_counts_groups_live_and_cancel_asks_first(
     page.fill("#id_document", "PMC000002")
     page.wait_for_selector("#match-count:has-text('2')")
     assert "random weights" in page.inner_text("#launch-form")
-    folder = Path(os.environ.get("E2E_ARTIFACTS", dj_settings.BASE_DIR / "var" / "e2e"))
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / "batch-launch-count.png"), full_page=True)
+    screenshot(page, "batch-launch-count")
     page.fill("#id_name", "To cancel")
     page.select_option("#id_generator_endpoint", "fake-generator")
     page.select_option("#id_verifier_endpoint", "fake-verifier")
