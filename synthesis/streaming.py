@@ -6,7 +6,11 @@ to `flush` in small groups, so results land as they come rather than at the
 end of the chunk. Requests to a server that takes them one at a time (HTTP:
 `backend.concurrent`) each hold a slot of their endpoint from `slots`, shared
 by every worker; a role with several endpoints (replicas) sends each request
-to the one with the fewest outstanding. An in-process runtime (transformers,
+to the one with the fewest outstanding. A sender thread keeps its slot while
+requests for its endpoint are waiting: as soon as an answer arrives it sends
+the next one, so a slot never waits for this loop to notice, settle and ask
+Redis again (on a 200 ms request that round trip cost a fifth of the
+server's time). An in-process runtime (transformers,
 vLLM offline, test doubles) gets the requests waiting for it in one call, one
 call at a time: it batches on its own.
 
@@ -18,11 +22,12 @@ database: the caller's callbacks do.
 
 from __future__ import annotations
 
+import queue as queues
 import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,7 +37,7 @@ from synthesis.slots import Slot, renew_s
 
 GENERATOR, VERIFIER = "generator", "verifier"
 _POLL_S = 0.05  # how often a worker whose slots are all taken looks again
-_FULL_S = 0.25  # a worker with requests in flight looks at full endpoints this often
+_FULL_S = 0.1  # a worker with requests in flight looks at full endpoints this often
 _MAX_THREADS = 512
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -136,7 +141,13 @@ class Runner:
         self._first: dict[str, list | None] = {GENERATOR: [], VERIFIER: []}
         self._made: dict[str, list[pipeline.Generated]] = {}  # items by group
         self.waiting: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
-        self.in_flight: dict[Future, tuple[list[_Job], Lane, list[Slot]]] = {}
+        # Sender threads and in-process calls; each puts what it got (jobs,
+        # lane, completions or the exception) on `answers`.
+        self.in_flight: set[Future] = set()
+        self.answers: queues.SimpleQueue = queues.SimpleQueue()
+        self.held: set[Slot] = set()  # slots our senders hold (renewed here)
+        self._held_lock = threading.Lock()
+        self.sending = True  # senders stop taking waiting jobs once False
         self.results = Results()
         self.outcome = "done"
         self.error: BaseException | None = None
@@ -150,8 +161,10 @@ class Runner:
         try:
             self._loop(_pool())
         finally:
-            wait(list(self.in_flight))  # after an error in a write, say
-            held = [s for _, _, slots in self.in_flight.values() for s in slots]
+            self.sending = False  # after an error in a write, say
+            wait(list(self.in_flight))
+            with self._held_lock:
+                held, self.held = list(self.held), set()
             self.slots.release(held)
         if self.error is not None:
             raise self.error
@@ -164,38 +177,37 @@ class Runner:
         last_flush = now
         while True:
             now = time.monotonic()
-            sending = any(self.waiting.values())
-            if not stopping and sending and now >= next_check:
+            if not stopping and any(self.waiting.values()) and now >= next_check:
                 next_check = now + self.check_seconds
                 if self.should_stop():
                     stopping, self.outcome = True, "stopped"
-            if not stopping:
+            if stopping:
+                self.sending = False
+            else:
                 self._dispatch(pool)
-            if not self.in_flight:
+            # A finished future has put its last answer on the queue already.
+            self.in_flight = {f for f in self.in_flight if not f.done()}
+            answers = self._answers(timeout=_POLL_S if self.in_flight else 0)
+            if not answers and not self.in_flight:
                 if stopping or not any(self.waiting.values()):
                     break
                 time.sleep(_POLL_S)  # every slot is taken by other workers
                 continue
-            done, _ = wait(self.in_flight, timeout=_POLL_S, return_when=FIRST_COMPLETED)
-            freed: list[Slot] = []
-            for future in done:
-                jobs, lane, held = self.in_flight.pop(future)
-                freed.extend(held)
-                lane.busy = False
-                self._settle(future, jobs, lane)
-            self.slots.release(freed)
-            for slot in freed:
-                self._full_until.pop(slot.endpoint, None)
+            for jobs, lane, completions, error in answers:
+                if not lane.concurrent:
+                    lane.busy = False
+                self._settle(jobs, lane, completions, error)
             if self.error is not None or self.outcome == "paused":
                 stopping = True
+                self.sending = False
             if not stopping:
-                self._dispatch(pool)  # refill the freed slots before writing
+                self._dispatch(pool)  # new verifications, before writing
             now = time.monotonic()
             if now >= next_renew:
                 next_renew = now + renew_s()
-                self.slots.renew(
-                    [s for _, _, slots in self.in_flight.values() for s in slots]
-                )
+                with self._held_lock:
+                    held = list(self.held)
+                self.slots.renew(held)
             since = now - last_flush
             if (
                 len(self.results) >= self.flush_items
@@ -206,6 +218,22 @@ class Runner:
                 if not self._write() and not stopping:
                     stopping, self.outcome = True, "superseded"
         self._write()
+
+    def _answers(self, timeout: float) -> list[tuple]:
+        """Everything answered so far, waiting up to `timeout` for the first."""
+        try:
+            got = [
+                self.answers.get(timeout=timeout)
+                if timeout
+                else self.answers.get_nowait()
+            ]
+        except queues.Empty:
+            return []
+        while True:
+            try:
+                got.append(self.answers.get_nowait())
+            except queues.Empty:
+                return got
 
     def _write(self) -> bool:
         results, self.results = self.results, Results()
@@ -225,16 +253,11 @@ class Runner:
             if not queue:
                 continue
             lanes = self.lanes[role]
-            local = [lane for lane in lanes if not lane.concurrent]
-            for lane in local:
-                if queue and not lane.busy:
+            for lane in lanes:
+                if queue and not lane.concurrent and not lane.busy:
                     jobs = [queue.popleft() for _ in range(len(queue))]
                     lane.busy = True
-                    self.in_flight[pool.submit(self._call, lane, jobs)] = (
-                        jobs,
-                        lane,
-                        [],
-                    )
+                    self.in_flight.add(pool.submit(self._call, lane, jobs))
             now = time.monotonic()
             shared = [
                 lane
@@ -247,36 +270,79 @@ class Runner:
                     [(lane.endpoint, lane.limit) for lane in shared], len(queue)
                 )
                 if len(taken) < len(queue):
-                    # Full: our own finishing requests reopen it at once;
-                    # others' only show at the next look.
+                    # Full: our own senders carry on with what waits; others'
+                    # freed slots only show at the next look.
                     until = now + (_FULL_S if self.in_flight else _POLL_S)
                     for lane in shared:
                         self._full_until[lane.endpoint] = until
+                with self._held_lock:
+                    self.held.update(taken)
                 for slot in taken:
+                    job = self._take(slot.endpoint)
+                    if job is None:  # our senders took them meanwhile
+                        self._give_back(slot)
+                        continue
                     lane = by_name[slot.endpoint]
-                    jobs = [queue.popleft()]
-                    self.in_flight[pool.submit(self._call, lane, jobs)] = (
-                        jobs,
-                        lane,
-                        [slot],
-                    )
+                    self.in_flight.add(pool.submit(self._send, lane, slot, job))
 
-    @staticmethod
-    def _call(lane: Lane, jobs: list[_Job]) -> list:
-        requests = [job.request for job in jobs]
-        if lane.concurrent:
-            return lane.backend.generate(requests)
-        with lane.lock:  # one call at a time into an in-process model
-            return lane.backend.generate(requests)
+    def _take(self, endpoint: str) -> _Job | None:
+        """The next waiting job that may go to `endpoint` (verifications first);
+        called from sender threads too, so a deque that empties meanwhile is
+        not an error."""
+        for role in (VERIFIER, GENERATOR):
+            if any(lane.endpoint == endpoint for lane in self.lanes[role]):
+                try:
+                    return self.waiting[role].popleft()
+                except IndexError:
+                    continue
+        return None
+
+    def _give_back(self, slot: Slot) -> None:
+        with self._held_lock:
+            self.held.discard(slot)
+        self.slots.release([slot])
+        self._full_until.pop(slot.endpoint, None)  # worth asking again
+
+    def _send(self, lane: Lane, slot: Slot, job: _Job) -> None:
+        """A sender: one request at a time on `slot`, the next as soon as the
+        answer is in, until nothing waits for this endpoint or sending stops."""
+        try:
+            while True:
+                try:
+                    completions = lane.backend.generate([job.request])
+                except Exception as exc:  # noqa: BLE001 - raised by run()
+                    self.answers.put(([job], lane, None, exc))
+                    return
+                self.answers.put(([job], lane, completions, None))
+                next_job = self._take(slot.endpoint) if self.sending else None
+                if next_job is None:
+                    return
+                job = next_job
+        finally:
+            self._give_back(slot)
+
+    def _call(self, lane: Lane, jobs: list[_Job]) -> None:
+        """One call into an in-process model with everything waiting for it."""
+        try:
+            with lane.lock:
+                completions = lane.backend.generate([job.request for job in jobs])
+        except Exception as exc:  # noqa: BLE001 - raised by run()
+            self.answers.put((jobs, lane, None, exc))
+            return
+        self.answers.put((jobs, lane, completions, None))
 
     # -- receiving -----------------------------------------------------------------
 
-    def _settle(self, future: Future, jobs: list[_Job], lane: Lane) -> None:
-        try:
-            completions = future.result()
-        except Exception as exc:  # noqa: BLE001 - re-raised by run()
+    def _settle(
+        self,
+        jobs: list[_Job],
+        lane: Lane,
+        completions: list | None,
+        error: BaseException | None,
+    ) -> None:
+        if error is not None or completions is None:
             if self.error is None:
-                self.error = exc
+                self.error = error
             return
         by_id = {c.request_id: c for c in completions}
         for job in jobs:
