@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from medsyn_app.fields import ModelOutputField
+
 ANSWER_LETTERS = ("A", "B", "C", "D", "E")
 
 
@@ -232,7 +234,7 @@ class Item(models.Model):
     question_type = models.CharField(max_length=60, blank=True, db_index=True)
     flags = models.JSONField(default=list, blank=True)
     generator_model = models.CharField(max_length=200, blank=True)
-    raw_output = models.TextField(blank=True)
+    raw_output = ModelOutputField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -314,7 +316,7 @@ class Verification(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     server_message = models.TextField(blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
-    raw_output = models.TextField(blank=True)
+    raw_output = ModelOutputField(blank=True)
     rerun = models.ForeignKey(
         "Rerun",
         null=True,
@@ -564,7 +566,7 @@ class GenerationFailure(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     server_message = models.TextField(blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
-    raw_output = models.TextField(blank=True)
+    raw_output = ModelOutputField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
