@@ -6,11 +6,13 @@ to `flush` in small groups, so results land as they come rather than at the
 end of the chunk. Requests to a server that takes them one at a time (HTTP:
 `backend.concurrent`) each hold a slot of their endpoint from `slots`, shared
 by every worker; a role with several endpoints (replicas) sends each request
-to the one with the fewest outstanding. A sender thread keeps its slot while
-requests for its endpoint are waiting: as soon as an answer arrives it sends
-the next one, so a slot never waits for this loop to notice, settle and ask
-Redis again (on a 200 ms request that round trip cost a fifth of the
-server's time). An in-process runtime (transformers,
+to the one with the fewest outstanding. Such a request is prepared first (its
+payload built and its prompt counted against the server's context, see
+`OpenAICompatBackend.prepare`) without a slot; then a sender thread takes a
+slot and keeps it while prepared requests for its endpoint are waiting: as
+soon as an answer arrives it sends the next one, so a slot never waits for
+this loop to notice, settle and ask Redis again (on a 200 ms request that
+round trip cost a fifth of the server's time). An in-process runtime (transformers,
 vLLM offline, test doubles) gets the requests waiting for it in one call, one
 call at a time: it batches on its own.
 
@@ -67,6 +69,11 @@ class Lane:
     def concurrent(self) -> bool:
         return bool(getattr(self.backend, "concurrent", False))
 
+    @property
+    def prepares(self) -> bool:
+        """Whether requests can be made ready before a slot is taken."""
+        return self.concurrent and hasattr(self.backend, "prepare")
+
 
 @dataclass
 class Results:
@@ -88,6 +95,18 @@ class _Job:
     unit: pipeline.Unit
     generated: pipeline.Generated | None = None  # what a verification checks
     generator_model: str = ""
+    prepared: Any = None  # the request made ready to send (Lane.prepares)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a sender, a preparation or an in-process call hands the loop."""
+
+    jobs: list[_Job]
+    lane: Lane
+    completions: list | None = None
+    error: BaseException | None = None
+    prepared: str = ""  # the role of a job made ready (now waiting in `ready`)
 
 
 def _model(lane: Lane) -> str:
@@ -141,6 +160,14 @@ class Runner:
         self._first: dict[str, list | None] = {GENERATOR: [], VERIFIER: []}
         self._made: dict[str, list[pipeline.Generated]] = {}  # items by group
         self.waiting: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
+        # Jobs prepared for a role whose endpoints prepare (HTTP), and how
+        # many preparations run; senders take from `ready`.
+        self.ready: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
+        self.preparing: Counter = Counter()
+        self._preparer = {
+            role: next((lane for lane in lanes[role] if lane.prepares), None)
+            for role in (GENERATOR, VERIFIER)
+        }
         # Sender threads and in-process calls; each puts what it got (jobs,
         # lane, completions or the exception) on `answers`.
         self.in_flight: set[Future] = set()
@@ -177,7 +204,7 @@ class Runner:
         last_flush = now
         while True:
             now = time.monotonic()
-            if not stopping and any(self.waiting.values()) and now >= next_check:
+            if not stopping and self._pending() and now >= next_check:
                 next_check = now + self.check_seconds
                 if self.should_stop():
                     stopping, self.outcome = True, "stopped"
@@ -189,14 +216,17 @@ class Runner:
             self.in_flight = {f for f in self.in_flight if not f.done()}
             answers = self._answers(timeout=_POLL_S if self.in_flight else 0)
             if not answers and not self.in_flight:
-                if stopping or not any(self.waiting.values()):
+                if stopping or not self._pending():
                     break
                 time.sleep(_POLL_S)  # every slot is taken by other workers
                 continue
-            for jobs, lane, completions, error in answers:
-                if not lane.concurrent:
-                    lane.busy = False
-                self._settle(jobs, lane, completions, error)
+            for answer in answers:
+                if answer.prepared:
+                    self.preparing[answer.prepared] -= 1
+                elif not answer.lane.concurrent:
+                    answer.lane.busy = False
+                if answer.jobs:
+                    self._settle(answer)
             if self.error is not None or self.outcome == "paused":
                 stopping = True
                 self.sending = False
@@ -219,7 +249,11 @@ class Runner:
                     stopping, self.outcome = True, "superseded"
         self._write()
 
-    def _answers(self, timeout: float) -> list[tuple]:
+    def _pending(self) -> bool:
+        """Whether jobs wait to be prepared or sent."""
+        return any(self.waiting.values()) or any(self.ready.values())
+
+    def _answers(self, timeout: float) -> list[_Answer]:
         """Everything answered so far, waiting up to `timeout` for the first."""
         try:
             got = [
@@ -250,7 +284,7 @@ class Runner:
         # Verifications first: they finish items, and keep the queue short.
         for role in (VERIFIER, GENERATOR):
             queue = self.waiting[role]
-            if not queue:
+            if not queue and not self.ready[role]:
                 continue
             lanes = self.lanes[role]
             for lane in lanes:
@@ -258,6 +292,15 @@ class Runner:
                     jobs = [queue.popleft() for _ in range(len(queue))]
                     lane.busy = True
                     self.in_flight.add(pool.submit(self._call, lane, jobs))
+            preparer = self._preparer[role]
+            if preparer is not None:
+                room = sum(lane.limit for lane in lanes if lane.prepares)
+                room -= len(self.ready[role]) + self.preparing[role]
+                for _ in range(min(room, len(queue))):
+                    job = queue.popleft()
+                    self.preparing[role] += 1
+                    self.in_flight.add(pool.submit(self._prepare, preparer, role, job))
+                queue = self.ready[role]
             now = time.monotonic()
             shared = [
                 lane
@@ -291,8 +334,9 @@ class Runner:
         not an error."""
         for role in (VERIFIER, GENERATOR):
             if any(lane.endpoint == endpoint for lane in self.lanes[role]):
+                prepared = self._preparer[role] is not None
                 try:
-                    return self.waiting[role].popleft()
+                    return (self.ready if prepared else self.waiting)[role].popleft()
                 except IndexError:
                     continue
         return None
@@ -309,11 +353,14 @@ class Runner:
         try:
             while True:
                 try:
-                    completions = lane.backend.generate([job.request])
+                    if job.prepared is not None:
+                        completions = lane.backend.send(job.prepared)
+                    else:
+                        completions = lane.backend.generate([job.request])
                 except Exception as exc:  # noqa: BLE001 - raised by run()
-                    self.answers.put(([job], lane, None, exc))
+                    self.answers.put(_Answer([job], lane, error=exc))
                     return
-                self.answers.put(([job], lane, completions, None))
+                self.answers.put(_Answer([job], lane, completions))
                 next_job = self._take(slot.endpoint) if self.sending else None
                 if next_job is None:
                     return
@@ -321,28 +368,37 @@ class Runner:
         finally:
             self._give_back(slot)
 
+    def _prepare(self, lane: Lane, role: str, job: _Job) -> None:
+        """Make a job ready to send; one that cannot be sent is answered now."""
+        try:
+            prepared = lane.backend.prepare(job.request)
+        except Exception as exc:  # noqa: BLE001 - raised by run()
+            self.answers.put(_Answer([job], lane, error=exc, prepared=role))
+            return
+        if prepared.failed is not None:
+            answer = _Answer([job], lane, [prepared.failed], prepared=role)
+            self.answers.put(answer)
+            return
+        self.ready[role].append(replace(job, prepared=prepared))
+        self.answers.put(_Answer([], lane, prepared=role))
+
     def _call(self, lane: Lane, jobs: list[_Job]) -> None:
         """One call into an in-process model with everything waiting for it."""
         try:
             with lane.lock:
                 completions = lane.backend.generate([job.request for job in jobs])
         except Exception as exc:  # noqa: BLE001 - raised by run()
-            self.answers.put((jobs, lane, None, exc))
+            self.answers.put(_Answer(jobs, lane, error=exc))
             return
-        self.answers.put((jobs, lane, completions, None))
+        self.answers.put(_Answer(jobs, lane, completions))
 
     # -- receiving -----------------------------------------------------------------
 
-    def _settle(
-        self,
-        jobs: list[_Job],
-        lane: Lane,
-        completions: list | None,
-        error: BaseException | None,
-    ) -> None:
-        if error is not None or completions is None:
+    def _settle(self, answer: _Answer) -> None:
+        jobs, lane, completions = answer.jobs, answer.lane, answer.completions
+        if answer.error is not None or completions is None:
             if self.error is None:
-                self.error = error
+                self.error = answer.error
             return
         by_id = {c.request_id: c for c in completions}
         for job in jobs:

@@ -138,6 +138,60 @@ class OpenAICompatBackend:
             workers = min(self.max_concurrency, len(requests))
             with ThreadPoolExecutor(workers, thread_name_prefix="openai-compat") as p:
                 outcomes = list(p.map(self._run, requests))
+        return self._completions(outcomes)
+
+    def prepare(self, request: GenerationRequest) -> Prepared:
+        """Build the request's payload and fit it to the server, without
+        sending it: the streaming pipeline counts a prompt's tokens before it
+        takes one of the endpoint's slots, so a slot is held only while the
+        server works."""
+        try:
+            payload = self._payload(request)
+        except (ValueError, OSError) as exc:
+            error = CompletionError(str(exc), retryable=False)
+            return Prepared(request, failed=_failed(request, error=error))
+        if isinstance(payload, CompletionError):
+            return Prepared(request, failed=_failed(request, error=payload))
+        info = self.server_info()
+        context = info.context_length
+        prompt_tokens = None
+        if context and info.counts_tokens:
+            client = self._borrow()
+            self._local.client = client  # a connection of its own, not a shared one
+            try:
+                prompt_tokens = self._tokenize(
+                    {
+                        "model": self.model_name,
+                        "messages": payload["messages"],
+                        "add_generation_prompt": True,
+                    }
+                )
+            finally:
+                self._local.client = None
+                self._give_back(client)
+        requested = request.sampling.max_tokens
+        fitted = fit_max_tokens(
+            requested=requested,
+            prompt_tokens=prompt_tokens,
+            context_length=context,
+            min_output_tokens=self.min_output_tokens,
+        )
+        if isinstance(fitted, CompletionError):
+            failed = _failed(request, error=fitted, prompt_tokens=prompt_tokens)
+            return Prepared(request, failed=failed)
+        payload["max_tokens"] = fitted
+        return Prepared(
+            request, payload, _Sent(requested, fitted, prompt_tokens, context)
+        )
+
+    def send(self, prepared: Prepared) -> list[Completion]:
+        """Send a prepared request (as `generate` would, for one request)."""
+        if prepared.failed is not None:
+            return [prepared.failed]
+        return self._completions([self._post(prepared)])
+
+    def _completions(self, outcomes: list[_Outcome]) -> list[Completion]:
+        """The completions, unless every request says the endpoint is wrong."""
         if all(o.unreachable for o in outcomes):
             raise BackendUnavailable(
                 f"{self.url} unreachable: {outcomes[0].completion.error.message}"
@@ -220,51 +274,35 @@ class OpenAICompatBackend:
     # -- one request -------------------------------------------------------------
 
     def _run(self, request: GenerationRequest) -> _Outcome:
+        prepared = self.prepare(request)
+        if prepared.failed is not None:
+            return _Outcome(prepared.failed)
+        return self._post(prepared)
+
+    def _post(self, prepared: Prepared) -> _Outcome:
+        """Send a prepared request, retrying what a retry can fix."""
+        request, payload, sent = prepared.request, prepared.payload, prepared.sent
+        assert payload is not None and sent is not None  # noqa: S101 - prepared
         started = time.perf_counter()
-        try:
-            payload = self._payload(request)
-        except (ValueError, OSError) as exc:
-            error = CompletionError(str(exc), retryable=False)
-            return _Outcome(_failed(request, error=error))
-        if isinstance(payload, CompletionError):
-            return _Outcome(_failed(request, error=payload))
         client = self._borrow()
-        self._local.client = client  # for the tokenize call too
         try:
-            return self._send(request, payload, client, started)
+            return self._attempts(request, payload, sent, client, started)
         finally:
-            self._local.client = None
             self._give_back(client)
 
-    def _send(
+    def _attempts(
         self,
         request: GenerationRequest,
         payload: dict[str, Any],
+        sent: _Sent,
         client: httpx.Client,
         started: float,
     ) -> _Outcome:
-        info = self.server_info()
-        context = info.context_length
-        prompt_tokens = None
-        if context and info.counts_tokens:
-            prompt_tokens = self._tokenize(
-                {
-                    "model": self.model_name,
-                    "messages": payload["messages"],
-                    "add_generation_prompt": True,
-                }
-            )
-        requested = request.sampling.max_tokens
-        fitted = fit_max_tokens(
-            requested=requested,
-            prompt_tokens=prompt_tokens,
-            context_length=context,
-            min_output_tokens=self.min_output_tokens,
+        prompt_tokens, context, requested = (
+            sent.prompt_tokens,
+            sent.context,
+            sent.requested,
         )
-        if isinstance(fitted, CompletionError):
-            return _Outcome(_failed(request, error=fitted, prompt_tokens=prompt_tokens))
-        payload["max_tokens"] = fitted
-        sent = _Sent(requested, fitted, prompt_tokens, context)
         problem = ""
         cause = CAUSE_UNREACHABLE
         unreachable = True
@@ -479,6 +517,17 @@ class _Sent:
         return self.fitted < self.requested or (
             prompt > 0 and prompt + completion_tokens >= self.context - 1
         )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A request built and fitted to its server, ready to send; or, when it
+    cannot be sent (it does not fit, its image is broken), its failure."""
+
+    request: GenerationRequest
+    payload: dict[str, Any] | None = None
+    sent: _Sent | None = None
+    failed: Completion | None = None
 
 
 def _failed(

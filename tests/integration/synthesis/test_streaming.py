@@ -107,6 +107,25 @@ def test_two_workers_share_the_endpoints_concurrency_and_verify_as_items_come(
     )
 
 
+def test_prompts_are_counted_before_a_slot_is_taken(served):
+    """A slot is held only while the server works on the request: the next
+    prompt is counted (/tokenize) while the endpoint's one slot is busy."""
+    make_figures(6)
+    server, endpoint = served(latency=0.2, concurrency=1)
+    with celery_worker(extra_env=endpoint["env"]) as (_, queue):
+        batch = launch(endpoint["name"], queue, chunk_size=6)
+        wait_for(
+            lambda: status_of(batch) == BatchStatus.COMPLETED,
+            timeout=60,
+            message="the batch never completed",
+        )
+    assert server.max_in_flight == 1
+    assert len(server.requests) == 12
+    # The probe at first use, then one count per request.
+    assert len(server.chats_at_tokenize) == 13
+    assert sum(1 for n in server.chats_at_tokenize if n) >= 6
+
+
 def test_cancel_mid_chunk_stops_within_one_round_and_resume_finishes(served):
     figures = make_figures(30)
     concurrency = 3
