@@ -38,8 +38,8 @@ from synthesis.backends.base import Backend, GenerationRequest
 from synthesis.slots import Slot, renew_s
 
 GENERATOR, VERIFIER = "generator", "verifier"
-_POLL_S = 0.05  # how often a worker whose slots are all taken looks again
-_FULL_S = 0.1  # a worker with requests in flight looks at full endpoints this often
+_POLL_S = 0.02  # how often a worker whose slots are all taken looks again
+_FULL_S = 0.02  # a worker with requests in flight looks at full endpoints this often
 _MAX_THREADS = 512
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()

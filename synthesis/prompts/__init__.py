@@ -29,6 +29,8 @@ def template(name: str, version: str) -> Template:
 
 @cache
 def schema(name: str, version: str) -> dict[str, Any]:
+    """One shared object per version (never mutate it): backends check each
+    schema object once and keep its validator, keyed by identity."""
     path = PROMPTS_DIR / f"{name}_{version}.schema.json"
     if not path.is_file():
         raise ValueError(f"no schema {name!r} version {version!r} ({path.name})")

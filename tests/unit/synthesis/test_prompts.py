@@ -100,3 +100,11 @@ def test_verifier_schema_offers_exactly_the_rubric_titles_once_each():
     titles = rows["items"]["properties"]["title"]["enum"]
     assert titles == [c.title for c in rubric.RUBRIC_V1.criteria]
     assert rows["minItems"] == rows["maxItems"] == len(titles)
+
+
+def test_every_request_shares_one_schema_object_so_its_check_runs_once():
+    """Backends cache a schema's check and validator by identity (checking
+    costs milliseconds): a fresh copy per request would miss every time."""
+    first = prompts.schema("verifier", "v2")
+    assert prompts.schema("verifier", "v2") is first
+    assert prompts.schema("generator", "v1") is prompts.schema("generator", "v1")
