@@ -29,6 +29,8 @@ from synthesis.models import Batch, Item
 
 PAGE = "review/review.html"
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+# review.js keeps at most this many items shown in a tab (static/js/review.js).
+MAX_PASSED = 200
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -75,15 +77,24 @@ def _conflict(
     return _page(request, error.item.pk, status=409, conflict=conflict)
 
 
+def _passed(request: HttpRequest) -> list[int]:
+    """The `after` items: the one on screen, then those shown before, latest first."""
+    values = request.GET.getlist("after")[:MAX_PASSED]
+    return [int(value) for value in values if value.isdigit()]
+
+
 @require_GET
 @reviewer_required
 @vary_on_headers("HX-Request")
 def next_item(request: HtmxHttpRequest) -> HttpResponse:
-    """The reviewer's next item; `?after=<id>` moves past the current one (J)."""
-    after = request.GET.get("after", "")
-    exclude = [int(after)] if after.isdigit() else []
-    item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
-    return _page(request, item_id, shown_before=exclude[0] if exclude else None)
+    """The reviewer's next item; `?after=<id>` moves past the current one (J).
+
+    review.js adds the items shown before it as more `after` values, so J
+    moves on to an item not yet seen in this tab.
+    """
+    passed = _passed(request)
+    item_id = queue.claim_after(reviewer=request.user, passed=passed)
+    return _page(request, item_id, shown_before=passed[0] if passed else None)
 
 
 @require_GET
@@ -100,15 +111,15 @@ def upcoming(request: HtmxHttpRequest) -> HttpResponse:
 
     The card waits in a `<template>` until the reviewer decides the current
     item; review.js then shows it at once and saves the decision behind it.
+    More `after` values (the items shown before) are passed over too, as for J.
     """
-    after = request.GET.get("after", "")
-    exclude = [int(after)] if after.isdigit() else []
-    item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
+    passed = _passed(request)
+    item_id = queue.claim_after(reviewer=request.user, passed=passed)
     card = cards.card_for(item_id=item_id, reviewer=request.user) if item_id else None
-    if card and exclude:
+    if card and passed:
         # Shown only once `after` is decided, so `after` is its previous item (K).
-        card.previous_item_id = exclude[0]
-    context = {"card": card, "after": after}
+        card.previous_item_id = passed[0]
+    context = {"card": card, "after": passed[0] if passed else ""}
     return render(request, f"{PAGE}#upcoming", context)
 
 
