@@ -77,10 +77,9 @@ def _conflict(
     return _page(request, error.item.pk, status=409, conflict=conflict)
 
 
-def _passed(request: HttpRequest) -> list[int]:
+def _passed(values: list[str]) -> list[int]:
     """The `after` items: the one on screen, then those shown before, latest first."""
-    values = request.GET.getlist("after")[:MAX_PASSED]
-    return [int(value) for value in values if value.isdigit()]
+    return [int(value) for value in values[:MAX_PASSED] if value.isdigit()]
 
 
 @require_GET
@@ -92,7 +91,7 @@ def next_item(request: HtmxHttpRequest) -> HttpResponse:
     review.js adds the items shown before it as more `after` values, so J
     moves on to an item not yet seen in this tab.
     """
-    passed = _passed(request)
+    passed = _passed(request.GET.getlist("after"))
     item_id = queue.claim_after(reviewer=request.user, passed=passed)
     return _page(request, item_id, shown_before=passed[0] if passed else None)
 
@@ -113,7 +112,7 @@ def upcoming(request: HtmxHttpRequest) -> HttpResponse:
     item; review.js then shows it at once and saves the decision behind it.
     More `after` values (the items shown before) are passed over too, as for J.
     """
-    passed = _passed(request)
+    passed = _passed(request.GET.getlist("after"))
     item_id = queue.claim_after(reviewer=request.user, passed=passed)
     card = cards.card_for(item_id=item_id, reviewer=request.user) if item_id else None
     if card and passed:
@@ -149,7 +148,7 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except services.InvalidDecision as error:
         item_id = _get_item_for_reviewer(request, pk).pk
         return _page(request, item_id, status=422, form_errors={"decision": [error]})
-    return _after_decision(request, shown=data["shown"])
+    return _after_decision(request, pk, shown=data["shown"])
 
 
 @require_POST
@@ -179,14 +178,24 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         edit_form = {"errors": error.errors, "values": attempt}
         item_id = _get_item_for_reviewer(request, pk).pk
         return _page(request, item_id, status=422, edit_form=edit_form)
-    return _after_decision(request)
+    return _after_decision(request, pk)
 
 
-def _after_decision(request: HtmxHttpRequest, shown: int | None = None) -> HttpResponse:
-    """The next card; only the progress when the browser already shows the next item."""
+def _after_decision(
+    request: HtmxHttpRequest, pk: int, shown: int | None = None
+) -> HttpResponse:
+    """The next card; only the progress when the browser already shows the next item.
+
+    Without a card shown ahead, the next one passes over the items shown before
+    (the form's `after` values, added by review.js), as J does.
+    """
     if not request.htmx:
         return redirect("review:next")
-    item_id = queue.claim_next(reviewer=request.user, prefer=shown)
+    if shown is None:
+        passed = [pk, *_passed(request.POST.getlist("after"))]
+        item_id = queue.claim_after(reviewer=request.user, passed=passed)
+    else:
+        item_id = queue.claim_next(reviewer=request.user, prefer=shown)
     if shown is not None and item_id == shown:
         progress = queue.progress_for(request.user)
         return render(request, f"{PAGE}#progress", {"progress": progress, "oob": True})

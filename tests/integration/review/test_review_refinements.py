@@ -98,6 +98,19 @@ def test_the_prefetched_card_passes_over_the_items_shown_before(reviewer_client,
     assert _shown(html) == c
 
 
+def test_a_decision_without_a_card_ahead_passes_over_the_items_shown_before(
+    reviewer_client, batch
+):
+    a, b, c = (make_reviewable_item(batch).pk for _ in range(3))
+    assert _shown(_after(reviewer_client, "review:next", a)) == b
+    response = reviewer_client.post(
+        reverse("review:decide", args=[b]),
+        {"decision": "accept", "item_version": 1, "after": [a]},
+        **HTMX,
+    )
+    assert _shown(response.content.decode()) == c
+
+
 def test_j_wraps_around_to_skipped_items_once_nothing_else_is_left(
     reviewer_client, batch
 ):
