@@ -21,19 +21,28 @@ def _card(page, item: Item):
     return page.wait_for_selector(f'#item-card[data-item-id="{item.pk}"]')
 
 
+def _prefetched(item: Item):
+    """The response to the card's prefetch: the next claim is made."""
+    return lambda response: f"/review/upcoming/?after={item.pk}" in response.url
+
+
 def _reviewing(page, live_server, login, *, items: int) -> list[Item]:
     make_user("bob", role="reviewer")
     batch = make_batch("Trail batch")
     made = [make_reviewable_item(batch) for _ in range(items)]
     login("bob", PASSWORD)
-    page.goto(f"{live_server.url}/review/")
+    with page.expect_response(_prefetched(made[0])):
+        page.goto(f"{live_server.url}/review/")
     _card(page, made[0])
     return made
 
 
 def _walk(page, steps: list[tuple[str, Item]]) -> None:
+    """Press each key and see the item; the reviewer reads each card for as long
+    as its prefetch takes, so J never races the prefetch for the next claim."""
     for key, item in steps:
-        page.keyboard.press(key)
+        with page.expect_response(_prefetched(item)):
+            page.keyboard.press(key)
         _card(page, item)
 
 
@@ -79,8 +88,10 @@ def test_a_new_tab_walks_back_through_earlier_decisions(page, live_server, login
         )
         page.keyboard.press("a")
     _card(page, c)
+    page.wait_for_selector("#progress strong:text-is('2')")  # both saved
     tab = page.context.new_page()
-    tab.goto(f"{live_server.url}/review/")
+    with tab.expect_response(_prefetched(c)):
+        tab.goto(f"{live_server.url}/review/")
     _card(tab, c)
     _walk(tab, [("k", b), ("k", a), ("j", b), ("j", c), ("j", d), ("k", c)])
 
