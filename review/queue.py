@@ -12,7 +12,7 @@ locks, writes are serialised anyway).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -272,6 +272,20 @@ def claim_next(
             if item_id is not None:
                 return item_id
     return None
+
+
+def claim_after(*, reviewer: Any, passed: Sequence[int]) -> int | None:
+    """Claim the next item after the ones the reviewer passed, latest first (J).
+
+    The reviewer's own claims come first in `claim_next`, so excluding only the
+    item on screen would hand back an item skipped a moment ago (J from B to A,
+    then back to B). Passing over every item the tab has shown moves on instead;
+    once nothing else is left, the queue wraps around to the skipped items.
+    """
+    item_id = claim_next(reviewer=reviewer, exclude=passed)
+    if item_id is None and len(passed) > 1:
+        item_id = claim_next(reviewer=reviewer, exclude=passed[:1])
+    return item_id
 
 
 def visible_items(user: Any) -> QuerySet[Item]:

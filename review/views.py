@@ -29,6 +29,8 @@ from synthesis.models import Batch, Item
 
 PAGE = "review/review.html"
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+# review.js keeps at most this many items shown in a tab (static/js/review.js).
+MAX_PASSED = 200
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -75,15 +77,23 @@ def _conflict(
     return _page(request, error.item.pk, status=409, conflict=conflict)
 
 
+def _passed(values: list[str]) -> list[int]:
+    """The `after` items: the one on screen, then those shown before, latest first."""
+    return [int(value) for value in values[:MAX_PASSED] if value.isdigit()]
+
+
 @require_GET
 @reviewer_required
 @vary_on_headers("HX-Request")
 def next_item(request: HtmxHttpRequest) -> HttpResponse:
-    """The reviewer's next item; `?after=<id>` moves past the current one (J)."""
-    after = request.GET.get("after", "")
-    exclude = [int(after)] if after.isdigit() else []
-    item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
-    return _page(request, item_id, shown_before=exclude[0] if exclude else None)
+    """The reviewer's next item; `?after=<id>` moves past the current one (J).
+
+    review.js adds the items shown before it as more `after` values, so J
+    moves on to an item not yet seen in this tab.
+    """
+    passed = _passed(request.GET.getlist("after"))
+    item_id = queue.claim_after(reviewer=request.user, passed=passed)
+    return _page(request, item_id, shown_before=passed[0] if passed else None)
 
 
 @require_GET
@@ -100,15 +110,15 @@ def upcoming(request: HtmxHttpRequest) -> HttpResponse:
 
     The card waits in a `<template>` until the reviewer decides the current
     item; review.js then shows it at once and saves the decision behind it.
+    More `after` values (the items shown before) are passed over too, as for J.
     """
-    after = request.GET.get("after", "")
-    exclude = [int(after)] if after.isdigit() else []
-    item_id = queue.claim_next(reviewer=request.user, exclude=exclude)
+    passed = _passed(request.GET.getlist("after"))
+    item_id = queue.claim_after(reviewer=request.user, passed=passed)
     card = cards.card_for(item_id=item_id, reviewer=request.user) if item_id else None
-    if card and exclude:
+    if card and passed:
         # Shown only once `after` is decided, so `after` is its previous item (K).
-        card.previous_item_id = exclude[0]
-    context = {"card": card, "after": after}
+        card.previous_item_id = passed[0]
+    context = {"card": card, "after": passed[0] if passed else ""}
     return render(request, f"{PAGE}#upcoming", context)
 
 
@@ -138,7 +148,7 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     except services.InvalidDecision as error:
         item_id = _get_item_for_reviewer(request, pk).pk
         return _page(request, item_id, status=422, form_errors={"decision": [error]})
-    return _after_decision(request, shown=data["shown"])
+    return _after_decision(request, pk, shown=data["shown"])
 
 
 @require_POST
@@ -168,14 +178,24 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         edit_form = {"errors": error.errors, "values": attempt}
         item_id = _get_item_for_reviewer(request, pk).pk
         return _page(request, item_id, status=422, edit_form=edit_form)
-    return _after_decision(request)
+    return _after_decision(request, pk)
 
 
-def _after_decision(request: HtmxHttpRequest, shown: int | None = None) -> HttpResponse:
-    """The next card; only the progress when the browser already shows the next item."""
+def _after_decision(
+    request: HtmxHttpRequest, pk: int, shown: int | None = None
+) -> HttpResponse:
+    """The next card; only the progress when the browser already shows the next item.
+
+    Without a card shown ahead, the next one passes over the items shown before
+    (the form's `after` values, added by review.js), as J does.
+    """
     if not request.htmx:
         return redirect("review:next")
-    item_id = queue.claim_next(reviewer=request.user, prefer=shown)
+    if shown is None:
+        passed = [pk, *_passed(request.POST.getlist("after"))]
+        item_id = queue.claim_after(reviewer=request.user, passed=passed)
+    else:
+        item_id = queue.claim_next(reviewer=request.user, prefer=shown)
     if shown is not None and item_id == shown:
         progress = queue.progress_for(request.user)
         return render(request, f"{PAGE}#progress", {"progress": progress, "oob": True})

@@ -1,4 +1,5 @@
-/* Review page: keyboard shortcuts, image viewer, time-on-item. No build step.
+/* Review page: keyboard shortcuts, the trail of items shown (J/K), image viewer,
+ * time-on-item. No build step.
  *
  * Buttons and links carry data-key="<key>"; a key press clicks the matching
  * element, so the keyboard and the mouse go through the same htmx requests.
@@ -182,6 +183,138 @@
     saving.then(() => event.detail.issueRequest(true));
   });
 
+  /* The trail: the items shown in this tab, in the order shown, like browser
+   * history. K steps back along it, J forward again; at its end J moves on to a
+   * new item, passing over every item shown before (they go as more `after`
+   * values, so J never hands back an item skipped a moment ago). Showing an
+   * item by any other way (a decision, undo, a page load) cuts the steps ahead
+   * and adds it; the item just before is a step back (undo, a save put back).
+   * Before the trail's start K follows the server's link (the item decided
+   * before) and the trail grows at the front. Kept per tab in sessionStorage. */
+  const TRAIL_KEY = "review-trail";
+  const TRAIL_CAP = 200;  // as views.MAX_PASSED
+  let trail = loadTrail();  // {ids: item ids as strings, at: index shown}
+  let stepping = null;  // {item, to}: where the K or J link just clicked leads
+
+  function loadTrail() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(TRAIL_KEY));
+      if (saved && Array.isArray(saved.ids) && Number.isInteger(saved.at)) return saved;
+    } catch (error) {
+      // Storage blocked or the value garbled: the trail starts again.
+    }
+    return {ids: [], at: -1};
+  }
+
+  function storeTrail() {
+    try {
+      sessionStorage.setItem(TRAIL_KEY, JSON.stringify(trail));
+    } catch (error) {
+      // Storage blocked or full: the trail lives as long as the page.
+    }
+  }
+
+  // The index the item takes when shown; -1 is before the trail's start.
+  function placeOf(item) {
+    if (stepping && stepping.item === item) return stepping.to;
+    if (trail.ids[trail.at] === item) return trail.at;
+    if (trail.at > 0 && trail.ids[trail.at - 1] === item) return trail.at - 1;
+    return trail.at + 1;
+  }
+
+  function record(item) {
+    const at = placeOf(item);
+    stepping = null;
+    if (at < 0) {
+      trail.ids.unshift(item);
+      trail.ids = trail.ids.slice(0, TRAIL_CAP);
+      trail.at = 0;
+    } else if (trail.ids[at] === item) {
+      trail.at = at;
+    } else {
+      trail.ids = trail.ids.slice(0, at).concat(item).slice(-TRAIL_CAP);
+      trail.at = trail.ids.length - 1;
+    }
+    storeTrail();
+  }
+
+  // Items passed before this one, latest first: J and the prefetch skip them.
+  function passedBefore(item) {
+    return trail.ids.slice(0, Math.max(placeOf(item), 0)).reverse();
+  }
+
+  function pointLink(link, url, step) {
+    link.href = url;
+    link.setAttribute("hx-get", url);
+    link.setAttribute("hx-push-url", url);
+    if (step) {
+      link.dataset.item = step.item;
+      link.dataset.trailTo = step.to;
+      link.removeAttribute("data-after-passed");
+    } else {
+      delete link.dataset.item;
+      delete link.dataset.trailTo;
+      link.setAttribute("data-after-passed", "");
+    }
+  }
+
+  function pointTrailLinks(current) {
+    const nav = current && current.querySelector("[data-trail]");
+    if (!nav) return;
+    const at = trail.at;
+    const itemUrl = (item) => nav.dataset.itemUrl.replace(/0\/$/, `${item}/`);
+    let back = null;
+    if (at > 0) back = {item: trail.ids[at - 1], to: at - 1};
+    else if (nav.dataset.previous) back = {item: nav.dataset.previous, to: -1};
+    const next = nav.querySelector('[data-key="j"]');
+    let previous = nav.querySelector('[data-key="k"]');
+    if (back && !previous) {
+      previous = next.cloneNode(false);
+      previous.textContent = "Previous (K)";
+      previous.dataset.key = "k";
+      previous.setAttribute("aria-keyshortcuts", "K");
+      next.before(previous);
+    }
+    if (back) pointLink(previous, itemUrl(back.item), back);
+    else if (previous) previous.remove();
+    if (at < trail.ids.length - 1) {
+      const item = trail.ids[at + 1];
+      pointLink(next, itemUrl(item), {item, to: at + 1});
+    } else {
+      pointLink(next, nav.dataset.nextUrl, null);
+    }
+    htmx.process(nav);
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest("[data-trail-to]");
+    if (link) stepping = {item: link.dataset.item, to: Number(link.dataset.trailTo)};
+  }, true);
+
+  document.addEventListener("htmx:configRequest", (event) => {
+    const elt = event.detail.elt;
+    const shown = elt.closest("#item-card");
+    if (!elt.hasAttribute("data-after-passed") || !shown) return;
+    passedBefore(shown.dataset.itemId).forEach((item) => {
+      event.detail.parameters.append("after", item);
+    });
+  });
+
+  // A step to an item the reviewer may no longer open (404) passes over it.
+  document.addEventListener("htmx:responseError", (event) => {
+    const step = stepping;
+    const link = event.detail.elt;
+    stepping = null;
+    if (!step || step.to < 0 || !link.dataset || link.dataset.trailTo === undefined) return;
+    if (event.detail.xhr.status !== 404) return;
+    trail.ids.splice(step.to, 1);
+    if (step.to < trail.at) trail.at -= 1;
+    storeTrail();
+    pointTrailLinks(card());
+    clickKey(`[data-key="${link.dataset.key}"]`);
+  });
+  document.addEventListener("htmx:sendError", () => { stepping = null; });
+
   /* Image viewer: wheel or +/- to zoom, drag to pan, sliders for brightness
    * and contrast, Fit (or 0) to fit the stage. State lives on the element. */
   const viewers = () => document.querySelectorAll("[data-viewer]");
@@ -244,6 +377,7 @@
     const current = card();
     const id = current && current.dataset.itemId;
     if (id !== shownItem) { shownItem = id; shownAt = performance.now(); }
+    if (id) { record(id); pointTrailLinks(current); }
     const ahead = Boolean(current && current.hasAttribute("data-ahead"));
     document.dispatchEvent(new CustomEvent("review:shown", {detail: {item: id, ahead}}));
   }

@@ -1,5 +1,5 @@
 """Review page refinements (issue 17): flag comments, reasons in the help overlay,
-K walks back in the order shown, a multi-panel figure's text shown once, and the
+J and K walk in the order shown, a multi-panel figure's text shown once, and the
 verifier's failed criteria beside the question."""
 
 from __future__ import annotations
@@ -69,6 +69,54 @@ def test_j_then_k_returns_to_the_item_shown_before(reviewer_client, batch):
     assert _shown(html) not in (shown, decided)
     assert f'href="{reverse("review:item", args=[shown])}"' in html
     assert f'href="{reverse("review:item", args=[decided])}"' not in html
+
+
+def _after(client, view: str, *passed: int) -> str:
+    url = reverse(view) + "?" + "&".join(f"after={pk}" for pk in passed)
+    return client.get(url, **HTMX).content.decode()
+
+
+def test_j_passes_over_every_item_shown_before(reviewer_client, batch):
+    a, b, c = (make_reviewable_item(batch).pk for _ in range(3))
+    assert (
+        _shown(reviewer_client.get(reverse("review:next"), **HTMX).content.decode())
+        == a
+    )
+    assert _shown(_after(reviewer_client, "review:next", a)) == b
+    # A is still Bob's claim, so B alone would lead back to A.
+    assert _shown(_after(reviewer_client, "review:next", b)) == a
+    html = _after(reviewer_client, "review:next", b, a)
+    assert _shown(html) == c
+    assert f'href="{reverse("review:item", args=[b])}"' in html  # K: shown before
+
+
+def test_the_prefetched_card_passes_over_the_items_shown_before(reviewer_client, batch):
+    a, b, c = (make_reviewable_item(batch).pk for _ in range(3))
+    _after(reviewer_client, "review:next", a)  # claims A and B
+    html = _after(reviewer_client, "review:upcoming", b, a)
+    assert f'<template data-upcoming data-after="{b}">' in html
+    assert _shown(html) == c
+
+
+def test_a_decision_without_a_card_ahead_passes_over_the_items_shown_before(
+    reviewer_client, batch
+):
+    a, b, c = (make_reviewable_item(batch).pk for _ in range(3))
+    assert _shown(_after(reviewer_client, "review:next", a)) == b
+    response = reviewer_client.post(
+        reverse("review:decide", args=[b]),
+        {"decision": "accept", "item_version": 1, "after": [a]},
+        **HTMX,
+    )
+    assert _shown(response.content.decode()) == c
+
+
+def test_j_wraps_around_to_skipped_items_once_nothing_else_is_left(
+    reviewer_client, batch
+):
+    a, b = (make_reviewable_item(batch).pk for _ in range(2))
+    assert _shown(_after(reviewer_client, "review:next", a)) == b
+    assert _shown(_after(reviewer_client, "review:next", b, a)) == a
 
 
 def test_multi_panel_figure_shows_caption_and_mentions_once(reviewer_client, batch):
