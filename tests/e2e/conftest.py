@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 
 import pytest
+from django.core.signals import request_finished, request_started
 
 from tests.fixtures.services import need
 
@@ -47,6 +50,60 @@ def browser():
             browser.close()
     finally:
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+class ServerRequests:
+    """Requests the live server is handling now.
+
+    A page closed at the end of a test may have left one running (a prefetch,
+    a save behind the card); the database is flushed only once none is left,
+    else TRUNCATE deadlocks with its row locks and the next test starts dirty.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = threading.Condition()
+
+    def started(self, **kwargs: object) -> None:
+        with self._idle:
+            self.count += 1
+
+    def finished(self, **kwargs: object) -> None:
+        with self._idle:
+            self.count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 15.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while True:
+                # Twice, 50 ms apart: a request accepted just before the page
+                # closed may not have started yet.
+                if not self._idle.wait_for(
+                    lambda: self.count <= 0, deadline - time.monotonic()
+                ):
+                    return False
+                self._idle.wait(0.05)
+                if self.count <= 0:
+                    return True
+
+
+@pytest.fixture(scope="session")
+def server_requests():
+    requests = ServerRequests()
+    request_started.connect(requests.started, dispatch_uid="e2e-requests-started")
+    request_finished.connect(requests.finished, dispatch_uid="e2e-requests-finished")
+    yield requests
+    request_started.disconnect(dispatch_uid="e2e-requests-started")
+    request_finished.disconnect(dispatch_uid="e2e-requests-finished")
+
+
+@pytest.fixture(autouse=True)
+def _server_settles(server_requests):
+    """After each test (its tabs closed, before its database is flushed), wait
+    for the live server to finish what the tabs asked for."""
+    yield
+    assert server_requests.wait_idle(), "the live server is still busy after the test"
 
 
 @pytest.fixture
