@@ -169,6 +169,13 @@ def _own_and_previous(
     return own, previous
 
 
+def last_decided(reviewer: Any) -> int | None:
+    """The item of the reviewer's latest standing decision: K's target once the
+    queue is empty (the item shown before the empty card, as a rule)."""
+    latest = _standing(reviewer).order_by("-created_at", "-id")
+    return latest.values_list("item_id", flat=True).first()
+
+
 def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Card:
     """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist).
 

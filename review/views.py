@@ -62,6 +62,8 @@ def _page(
             card.previous_item_id = shown_before
     progress = card.progress if card else queue.progress_for(user)
     context = {"card": card, "progress": progress, "reasons": REASONS, **extra}
+    if card is None:
+        context["previous_item_id"] = cards.last_decided(user)
     template = f"{PAGE}#{partial}" if request.htmx else PAGE
     return render(request, template, context, status=status)
 

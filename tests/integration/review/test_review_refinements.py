@@ -119,6 +119,32 @@ def test_j_wraps_around_to_skipped_items_once_nothing_else_is_left(
     assert _shown(_after(reviewer_client, "review:next", b, a)) == a
 
 
+def test_k_on_the_empty_queue_goes_back_to_the_item_decided_last(
+    reviewer_client, batch
+):
+    only = make_reviewable_item(batch).pk
+    empty = reviewer_client.get(reverse("review:next"), **HTMX).content.decode()
+    assert 'id="queue-empty"' not in empty
+    response = reviewer_client.post(
+        reverse("review:decide", args=[only]),
+        {"decision": "accept", "item_version": 1},
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert 'id="queue-empty"' in html
+    link = f'href="{reverse("review:item", args=[only])}"'
+    assert link in html and 'data-key="k"' in html
+    # The whole page (no htmx) too.
+    page = reviewer_client.get(reverse("review:next")).content.decode()
+    assert 'id="queue-empty"' in page and link in page
+
+
+def test_an_empty_queue_without_decisions_has_no_k(reviewer_client):
+    html = reviewer_client.get(reverse("review:next")).content.decode()
+    assert 'id="queue-empty"' in html
+    assert 'data-key="k"' not in html
+
+
 def test_multi_panel_figure_shows_caption_and_mentions_once(reviewer_client, batch):
     document = make_document(source_id="PMC777")
     caption = "Two panels of one chest CT show consolidation."
