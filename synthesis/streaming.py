@@ -38,8 +38,9 @@ from synthesis.backends.base import Backend, GenerationRequest
 from synthesis.slots import Slot, renew_s
 
 GENERATOR, VERIFIER = "generator", "verifier"
-_POLL_S = 0.02  # how often a worker whose slots are all taken looks again
-_FULL_S = 0.02  # a worker with requests in flight looks at full endpoints this often
+# How often a worker looks again at endpoints whose slots are all taken (a
+# slot another worker gives back is idle until then), and waits for answers.
+_POLL_S = 0.02
 _MAX_THREADS = 512
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -315,9 +316,8 @@ class Runner:
                 if len(taken) < len(queue):
                     # Full: our own senders carry on with what waits; others'
                     # freed slots only show at the next look.
-                    until = now + (_FULL_S if self.in_flight else _POLL_S)
                     for lane in shared:
-                        self._full_until[lane.endpoint] = until
+                        self._full_until[lane.endpoint] = now + _POLL_S
                 with self._held_lock:
                     self.held.update(taken)
                 for slot in taken:
