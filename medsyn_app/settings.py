@@ -365,7 +365,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # A line per model request (hundreds of thousands a batch) costs the
         # workers CPU and buries what matters; failures are stored on items.
-        "httpx": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
     },
 }
 

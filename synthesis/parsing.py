@@ -12,8 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 LETTERS = ("A", "B", "C", "D", "E")
 
 # Reason codes, stored on GenerationFailure.reason.
@@ -145,8 +143,8 @@ def parse_item(
     """Turn a generator reply into an item, or raise `Rejected` with a reason."""
     data = extract_json(text)
     _structure(data)
-    if error := jsonschema.exceptions.best_match(validator.iter_errors(data)):
-        raise Rejected(SCHEMA_INVALID, error.message[:200])
+    if error := validator.first_error(data):
+        raise Rejected(SCHEMA_INVALID, error[1][:200])
     question = _clean(data["question"])
     options = {letter: _clean(data["options"][letter]) for letter in LETTERS}
     if not question:

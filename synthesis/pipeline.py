@@ -1,7 +1,7 @@
 """Generate, parse, verify, score: pure functions over a backend.
 
 Nothing here touches the database or imports a model runtime (torch, vllm,
-httpx); `services` feeds it plain data and writes what comes back. That keeps
+urllib3); `services` feeds it plain data and writes what comes back. That keeps
 every step testable with a fake backend and reusable from tasks, the CLI and
 benchmarks alike.
 """

@@ -8,6 +8,7 @@ A rubric version is data: a new version is a new `Rubric`, never an edit.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -246,7 +247,13 @@ _DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uf
 
 def normalize_title(title: str) -> str:
     """Compare titles by meaning: case, Unicode dashes and spacing do not matter."""
-    text = unicodedata.normalize("NFKC", str(title)).casefold()
+    return _normal_title(str(title))
+
+
+@functools.lru_cache(maxsize=1024)
+def _normal_title(title: str) -> str:
+    # Cached: every verdict repeats the same 17 titles, 34 lookups a verdict.
+    text = unicodedata.normalize("NFKC", title).casefold()
     text = _DASHES.sub("-", text)
     text = re.sub(r"\s*-\s*", "-", text)
     return re.sub(r"\s+", " ", text).strip()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, F, Q, Value
+from django.db import connections, transaction
+from django.db.models import Count, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -390,11 +390,19 @@ def rebalance_answers(*, batch_id: int) -> int:
         .values_list("id", "options", "answer")
     )
     changes = rebalancing.rebalance(rows)
-    items = [
-        Item(pk=item_id, options=new.options, answer=new.answer)
-        for item_id, new in changes.items()
-    ]
-    Item.objects.bulk_update(items, ["options", "answer"], batch_size=500)
-    # A version bump makes an edit based on the old lettering a stale save.
-    Item.objects.filter(pk__in=changes).update(version=F("version") + 1)
-    return len(items)
+    # One prepared UPDATE per row, sent in a pipeline: `bulk_update` builds a
+    # CASE WHEN per row and field in Python, ~0.4 ms of CPU a row. The version
+    # bump makes an edit based on the old lettering a stale save.
+    connection = connections[Item.objects.db]
+    options = Item._meta.get_field("options")
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET options = %s, answer = %s, "  # noqa: S608 - our table
+            "version = version + 1 WHERE id = %s",
+            [
+                (options.get_db_prep_save(new.options, connection), new.answer, pk)
+                for pk, new in changes.items()
+            ],
+        )
+    return len(changes)

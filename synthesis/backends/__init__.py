@@ -3,7 +3,7 @@
 `from_endpoint` builds the backend a registered model endpoint describes
 (`medsyn_app/endpoints.py`, operator configuration); `get_backend` builds one
 of the three built-in runtimes by name, for tests and benchmarks. Each
-runtime's module is imported only when asked for, so torch, vllm and httpx
+runtime's module is imported only when asked for, so torch, vllm and urllib3
 load only in the processes that use them. A dotted "package.module:Class"
 runtime (site-specific clients, test doubles) is honoured only from an
 endpoint, because only the operator writes endpoints.

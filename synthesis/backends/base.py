@@ -6,7 +6,7 @@ per request, in order. A failure of one request is reported on its completion
 (`error`), never raised, so one bad figure does not sink a chunk; a failure of
 the whole backend (server down, model missing) raises `BackendError`.
 
-Backends never import Django; pipeline code never imports torch, vllm or httpx.
+Backends never import Django; pipeline code never imports torch, vllm or urllib3.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Any OpenAI-compatible chat endpoint: `vllm serve` first, hosted APIs too.
 
-Requests run concurrently (bounded) over one pooled httpx client. Transient
+Requests run concurrently (bounded) over one urllib3 connection pool (about
+half httpx's CPU per request, which at hundreds of requests a second is most
+of a worker's orchestration time). Transient
 failures (429, 5xx, connection errors, timeouts) are retried with exponential
 backoff, honouring Retry-After; other 4xx are final. Structured output is asked
 for as `response_format: {"type": "json_schema", ...}` and every answer is
@@ -20,15 +22,21 @@ with a larger context is noticed without restarting workers.
 from __future__ import annotations
 
 import email.utils
+import json
 import random
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
-import httpx
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+)
 
 from synthesis.backends.base import (
     CAUSE_CUT_BY_CONTEXT,
@@ -105,28 +113,45 @@ class OpenAICompatBackend:
         self.model_name = model
         self.base_url = base_url.rstrip("/")
         self.url = self.base_url + "/chat/completions"
+        try:
+            parsed = urllib3.util.parse_url(self.base_url)
+        except urllib3.exceptions.LocationParseError as exc:
+            raise BackendError(
+                f"bad base_url {base_url!r}: {exc}", retryable=False
+            ) from exc
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise BackendError(
+                f"base_url must be an http(s) URL, got {base_url!r}", retryable=False
+            )
+        base_path = (parsed.path or "").rstrip("/")
+        self._chat_path = base_path + "/chat/completions"
+        self._models_path = base_path + "/models"
         # vLLM serves /tokenize at the root, beside /v1.
+        self._tokenize_path = base_path.removesuffix("/v1") + "/tokenize"
         self.tokenize_url = self.base_url.removesuffix("/v1") + "/tokenize"
         self.context_length = context_length
         self.count_tokens = count_tokens
         self.min_output_tokens = min_output_tokens
-        self.api_key = api_key
         self.max_concurrency = max(1, max_concurrency)
-        self.timeout = httpx.Timeout(read_timeout_s, connect=connect_timeout_s)
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.max_image_long_side = max_image_long_side
         self.schema_name = schema_name
         self.extra_body = extra_body or {}
-        # Clients of one keep-alive connection each, lent one per request: a
-        # shared pool scans all its connections for every request, which at
-        # dozens in flight costs more CPU than the request itself.
-        self._idle: list[httpx.Client] = []
-        self._ssl: Any = None  # one TLS context (CA bundle loaded once) for all
-        self._clients: list[httpx.Client] = []
-        self._client_lock = threading.Lock()
-        self._local = threading.local()  # the client lent to this thread's request
+        self._headers = {"Content-Type": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        # One keep-alive connection per request in flight: chat requests up
+        # to the concurrency, and as many prompts being counted meanwhile.
+        # urllib3 raises errors as they are (retries=False): retrying is ours.
+        self._pool = urllib3.connection_from_url(
+            self.base_url,
+            maxsize=2 * self.max_concurrency + 2,
+            block=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=connect_timeout_s, read=read_timeout_s),
+        )
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[Completion]:
         if not requests:
@@ -156,19 +181,13 @@ class OpenAICompatBackend:
         context = info.context_length
         prompt_tokens = None
         if context and info.counts_tokens:
-            client = self._borrow()
-            self._local.client = client  # a connection of its own, not a shared one
-            try:
-                prompt_tokens = self._tokenize(
-                    {
-                        "model": self.model_name,
-                        "messages": payload["messages"],
-                        "add_generation_prompt": True,
-                    }
-                )
-            finally:
-                self._local.client = None
-                self._give_back(client)
+            prompt_tokens = self._tokenize(
+                {
+                    "model": self.model_name,
+                    "messages": payload["messages"],
+                    "add_generation_prompt": True,
+                }
+            )
         requested = request.sampling.max_tokens
         fitted = fit_max_tokens(
             requested=requested,
@@ -225,21 +244,21 @@ class OpenAICompatBackend:
         problem = ""
         reached = True
         try:
-            response = self._http().get(self.base_url + "/models")
-            if response.status_code >= 400:
-                problem = f"GET /models: HTTP {response.status_code}"
+            response = self._pool.request("GET", self._models_path)
+            if response.status >= 400:
+                problem = f"GET /models: HTTP {response.status}"
             else:
-                cards = response.json().get("data") or []
+                cards = json.loads(response.data).get("data") or []
                 card = next(
                     (c for c in cards if c.get("id") == self.model_name),
                     cards[0] if len(cards) == 1 else {},
                 )
                 value = card.get("max_model_len")
                 max_model_len = int(value) if value else None
-        except httpx.TransportError as exc:
+        except (NewConnectionError, ConnectTimeoutError) as exc:
             problem = f"GET /models failed: {exc}"[:_SNIPPET]
             reached = False
-        except (httpx.HTTPError, ValueError, AttributeError, TypeError) as exc:
+        except (HTTPError, ValueError, AttributeError, TypeError) as exc:
             problem = f"GET /models failed: {exc}"[:_SNIPPET]
         counts = False
         if self.count_tokens and (max_model_len or self.context_length):
@@ -258,18 +277,21 @@ class OpenAICompatBackend:
     def _tokenize(self, body: dict[str, Any]) -> int | None:
         """The server's token count for a prompt, or None if it will not say."""
         try:
-            response = self._http().post(self.tokenize_url, json=body)
-            if response.status_code >= 400:
+            response = self._request(self._tokenize_path, body)
+            if response.status >= 400:
                 return None
-            return int(response.json()["count"])
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            return int(json.loads(response.data)["count"])
+        except (HTTPError, ValueError, KeyError, TypeError):
             return None
 
+    def _request(self, path: str, body: dict[str, Any]) -> _Response:
+        answer = self._pool.request(
+            "POST", path, body=json.dumps(body).encode(), headers=self._headers
+        )
+        return _Response(answer.status, answer.data, answer.headers.get("retry-after"))
+
     def close(self) -> None:
-        with self._client_lock:
-            clients, self._clients, self._idle = self._clients, [], []
-        for client in clients:
-            client.close()
+        self._pool.close()
 
     # -- one request -------------------------------------------------------------
 
@@ -283,19 +305,13 @@ class OpenAICompatBackend:
         """Send a prepared request, retrying what a retry can fix."""
         request, payload, sent = prepared.request, prepared.payload, prepared.sent
         assert payload is not None and sent is not None  # noqa: S101 - prepared
-        started = time.perf_counter()
-        client = self._borrow()
-        try:
-            return self._attempts(request, payload, sent, client, started)
-        finally:
-            self._give_back(client)
+        return self._attempts(request, payload, sent, time.perf_counter())
 
     def _attempts(
         self,
         request: GenerationRequest,
         payload: dict[str, Any],
         sent: _Sent,
-        client: httpx.Client,
         started: float,
     ) -> _Outcome:
         prompt_tokens, context, requested = (
@@ -313,23 +329,27 @@ class OpenAICompatBackend:
                 time.sleep(self._backoff(attempt, retry_after))
             retry_after = None
             try:
-                response = client.post(self.url, json=payload)
-            except httpx.TimeoutException as exc:
-                unreachable = unreachable and isinstance(exc, httpx.ConnectTimeout)
+                response = self._request(self._chat_path, payload)
+            except NewConnectionError as exc:  # before its base class below
+                problem = f"connection failed: {exc}"
+                cause = CAUSE_UNREACHABLE
+                continue
+            except urllib3.exceptions.TimeoutError as exc:
+                unreachable = unreachable and isinstance(exc, ConnectTimeoutError)
                 problem = f"timed out ({type(exc).__name__})"
                 cause = CAUSE_UNREACHABLE
                 continue
-            except httpx.TransportError as exc:
-                unreachable = unreachable and isinstance(exc, httpx.ConnectError)
+            except HTTPError as exc:
+                unreachable = False  # connected, then the connection broke
                 problem = f"connection failed: {exc}"
                 cause = CAUSE_UNREACHABLE
                 continue
             unreachable = False
-            status = response.status_code
+            status = response.status
             if status in (408, 429) or status >= 500:
                 problem = f"HTTP {status}: {server_message(response.text)}"
                 cause = CAUSE_RATE_LIMITED if status == 429 else CAUSE_SERVER_ERROR
-                retry_after = _retry_after(response)
+                retry_after = _retry_after(response.retry_after)
                 continue
             if status >= 400:
                 error = refusal(status, response.text)
@@ -389,13 +409,13 @@ class OpenAICompatBackend:
     def _parse(
         self,
         request: GenerationRequest,
-        response: httpx.Response,
+        response: _Response,
         started: float,
         sent: _Sent,
     ) -> Completion:
         latency = time.perf_counter() - started
         try:
-            body = response.json()
+            body = json.loads(response.data)
             choice = body["choices"][0]
             text = choice["message"]["content"] or ""
             finish = choice.get("finish_reason") or "stop"
@@ -449,44 +469,19 @@ class OpenAICompatBackend:
         delay = self.backoff_base_s * 2 ** (attempt - 1)
         return min(delay, self.backoff_max_s) * random.uniform(0.5, 1.0)  # noqa: S311
 
-    def _http(self) -> httpx.Client:
-        """The client lent to this thread's request, else one of the idle ones
-        (server information is read outside any request)."""
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._borrow()
-            self._give_back(client)  # calls on it are thread-safe
-        return client
 
-    def _borrow(self) -> httpx.Client:
-        with self._client_lock:
-            if self._idle:
-                return self._idle.pop()
-        headers = {}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        with self._client_lock:
-            if self._ssl is None:
-                self._ssl = httpx.create_ssl_context()
-        client = httpx.Client(
-            timeout=self.timeout,
-            headers=headers,
-            verify=self._ssl,
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-        )
-        with self._client_lock:
-            self._clients.append(client)
-        return client
+class _Response(NamedTuple):
+    status: int
+    data: bytes
+    retry_after: str | None  # the Retry-After header, if any
 
-    def _give_back(self, client: httpx.Client) -> None:
-        with self._client_lock:
-            if client in self._clients:  # not closed meanwhile
-                self._idle.append(client)
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header (a number or an HTTP date), if any."""
-    value = response.headers.get("retry-after")
     if not value:
         return None
     try:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 from synthesis.backends.base import (
     CAUSE_MAX_TOKENS,
@@ -21,6 +22,42 @@ from synthesis.backends.base import (
 )
 
 _SNIPPET = 200
+
+
+class Validator:
+    """A schema compiled once, checking documents fast.
+
+    jsonschema_rs (Rust) checks a verdict in ~3 µs where `jsonschema` takes
+    ~0.5 ms, and every completion is checked. A schema it cannot compile (a
+    pattern in a regex dialect it lacks, say) falls back to `jsonschema`,
+    which has already checked the schema itself.
+    """
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self._python = jsonschema.validators.validator_for(schema)(schema)
+        try:
+            self._fast: Any = jsonschema_rs.validator_for(schema)
+        except (ValueError, jsonschema_rs.ValidationError):
+            self._fast = None
+
+    def first_error(self, value: Any) -> tuple[str, str] | None:
+        """(where, message) of the most relevant error, or None if valid."""
+        if self._fast is not None and self._fast.is_valid(value):
+            return None
+        # Invalid documents are rare: explain with jsonschema's messages.
+        error = jsonschema.exceptions.best_match(self._python.iter_errors(value))
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        return where, error.message
+
+
+def compile_schema(schema: dict[str, Any]) -> Validator:
+    """A validator for a schema that is known to be valid JSON Schema."""
+    jsonschema.validators.validator_for(schema).check_schema(schema)
+    return Validator(schema)
+
+
 # Checking a schema costs milliseconds, more than the rest of a request's
 # handling: each schema object is checked once, and its validator kept. Keyed
 # by identity, holding the schema so the id is never reused while cached.
@@ -43,7 +80,7 @@ def _checked(schema: dict[str, Any]) -> tuple[Any, CompletionError | None]:
         )
         validator = None
     else:
-        error, validator = None, cls(schema)
+        error, validator = None, Validator(schema)
     if len(_CHECKED) >= _CACHE_SIZE:
         _CHECKED.clear()
     _CHECKED[id(schema)] = (schema, validator, error)
@@ -80,11 +117,11 @@ def check_output(
     validator, invalid = _checked(schema)
     if invalid is not None:
         return invalid
-    errors = sorted(validator.iter_errors(value), key=str)
-    if errors:
-        where = "/".join(str(p) for p in errors[0].absolute_path) or "(root)"
+    found = validator.first_error(value)
+    if found is not None:
+        where, message = found
         return CompletionError(
-            f"output does not match the schema at {where}: {errors[0].message}",
+            f"output does not match the schema at {where}: {message}",
             retryable=False,
             cause=CAUSE_OFF_SCHEMA,
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-import jsonschema
+from synthesis.backends.structured_output import Validator, compile_schema
 
 PROMPTS_DIR = Path(__file__).resolve().parent
 
@@ -38,11 +38,9 @@ def schema(name: str, version: str) -> dict[str, Any]:
 
 
 @cache
-def validator(name: str, version: str) -> Any:
+def validator(name: str, version: str) -> Validator:
     """A checked, reusable validator: checking a schema costs ~8 ms, so once."""
-    cls = jsonschema.validators.validator_for(schema(name, version))
-    cls.check_schema(schema(name, version))
-    return cls(schema(name, version))
+    return compile_schema(schema(name, version))
 
 
 def captions_block(captions: Sequence[str]) -> str:

@@ -9,7 +9,7 @@ import sys
 def test_pipeline_imports_no_runtime_and_no_django():
     code = (
         "import sys, synthesis.pipeline, synthesis.rebalancing, synthesis.tagging;"
-        "print(sorted(m for m in ('torch', 'vllm', 'httpx', 'django.db')"
+        "print(sorted(m for m in ('torch', 'vllm', 'httpx', 'urllib3', 'django.db')"
         " if m in sys.modules))"
     )
     out = subprocess.run(

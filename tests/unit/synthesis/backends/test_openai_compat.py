@@ -8,7 +8,6 @@ import json
 import socket
 import time
 
-import httpx
 import pytest
 
 from synthesis.backends import get_backend
@@ -185,7 +184,7 @@ def test_an_unreadable_image_fails_its_request_without_a_call(stub_server):
 
 def test_retry_after_may_be_an_http_date():
     soon = email.utils.formatdate(time.time() + 30, usegmt=True)
-    response = httpx.Response(429, headers={"Retry-After": soon})
-    assert 25 <= _retry_after(response) <= 31
-    assert _retry_after(httpx.Response(429, headers={"Retry-After": "2"})) == 2.0
-    assert _retry_after(httpx.Response(429)) is None
+    assert 25 <= _retry_after(soon) <= 31
+    assert _retry_after("2") == 2.0
+    assert _retry_after(None) is None
+    assert _retry_after("soon") is None
