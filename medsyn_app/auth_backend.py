@@ -11,22 +11,34 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Exists, OuterRef
+from django.db.models import QuerySet
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import APIException, AuthenticationFailed
 
+from medsyn_app.compiled_sql import CompiledSubquery
 from medsyn_app.roles import ROLE_GROUPS
+
+
+def _membership(user: int, name: str) -> QuerySet[Any]:
+    through = get_user_model().groups.through
+    return through.objects.filter(user_id=user, group__name=name).values("pk")
+
+
+# Compiled once: building these on every request cost ~2 ms of Python.
+_HOLDS = {
+    name: CompiledSubquery(lambda user, name=name: _membership(user, name), "user")
+    for name in ROLE_GROUPS
+}
 
 
 class RoleBackend(ModelBackend):
     def get_user(self, user_id: Any) -> Any:
-        user_model = get_user_model()
-        member = user_model.groups.through.objects.filter(user_id=OuterRef("pk"))
-        held = {
-            f"_holds_{name}": Exists(member.filter(group__name=name))
-            for name in ROLE_GROUPS
-        }
-        user = user_model._default_manager.annotate(**held).filter(pk=user_id).first()
+        try:
+            pk = int(user_id)
+        except (TypeError, ValueError):
+            return None
+        held = {f"_holds_{name}": q.exists(user=pk) for name, q in _HOLDS.items()}
+        user = get_user_model()._default_manager.annotate(**held).filter(pk=pk).first()
         if user is None or not self.user_can_authenticate(user):
             return None
         # The per-user cache that `medsyn_app.roles` checks roles against.

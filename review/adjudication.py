@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
+from medsyn_app.compiled_sql import CompiledSubquery
 from medsyn_app.roles import is_admin
 from review import consensus, overlap, trail
 from review.models import (
@@ -132,18 +133,17 @@ def lock_item(scope: QuerySet[Item], pk: int) -> Item | None:
     """
     return (
         scope.select_for_update()
-        .annotate(plan_reviewers=overlap.planned_reviewers(OuterRef("pk")))
+        .annotate(plan_reviewers=overlap.PLANNED_FOR_ITEM.count(item=pk))
         .filter(pk=pk)
         .first()
     )
 
 
-def standing(item: Item) -> Standing:
-    """The item's current reviews, in the order they were made (one query)."""
+def _standing_rows(item: int) -> QuerySet[Review]:
     planned_reviewer = Assignment.objects.filter(
         item=OuterRef("item"), reviewer=OuterRef("reviewer"), planned=True
     )
-    rows = (
+    return (
         Review.objects.current()
         .filter(item=item)
         .annotate(
@@ -155,10 +155,26 @@ def standing(item: Item) -> Standing:
             "pk", "reviewer_id", "decision", "is_adjudication", "planned", "proposed"
         )
     )
+
+
+# Read inside every decision's transaction: compiled once.
+_STANDING = CompiledSubquery(_standing_rows, "item")
+
+
+def standing(item: Item) -> Standing:
+    """The item's current reviews, in the order they were made (one query)."""
+    sql, params = _STANDING.sql(item=item.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     planned = getattr(item, "plan_reviewers", None)
     if planned is None:
         planned = Assignment.objects.filter(item=item, planned=True).count()
-    return Standing(planned=planned, reviews=tuple(CurrentReview(*r) for r in rows))
+    reviews = tuple(
+        CurrentReview(pk, reviewer, decision, bool(adjudication), bool(p), bool(e))
+        for pk, reviewer, decision, adjudication, p, e in rows
+    )
+    return Standing(planned=planned, reviews=reviews)
 
 
 def apply_consensus(*, item: Item, locked: bool = False) -> Item:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, QuerySet, Subquery
+from django.db.models import CharField, QuerySet
 
+from medsyn_app.compiled_sql import CompiledSubquery
 from medsyn_app.roles import is_admin
 from review import consensus, evidence, history, overlap
 from review.models import Decision, EditProposal, ItemRevision, Review
@@ -176,19 +177,38 @@ def last_decided(reviewer: Any) -> int | None:
     return latest.values_list("item_id", flat=True).first()
 
 
+# The card query's own subqueries, compiled once (see medsyn_app.compiled_sql).
+_DECIDED = CompiledSubquery(
+    lambda reviewer, item: (
+        Review.objects.current().filter(reviewer_id=reviewer, item_id=item).values("pk")
+    ),
+    "reviewer",
+    "item",
+)
+_STATUS_BEFORE_REVIEW = CompiledSubquery(
+    lambda item: (
+        Review.objects.filter(item_id=item)
+        .order_by("created_at", "id")
+        .values("status_before")[:1]
+    ),
+    "item",
+)
+
+
 def card_for(*, item_id: int, reviewer: Any, with_progress: bool = False) -> Card:
     """Build the card for one item as `reviewer` sees it (raises Item.DoesNotExist).
 
     `with_progress` reads the reviewer's progress counts in the item's query.
     """
     columns = progress_columns(reviewer) if with_progress else {}
-    columns["decided"] = Exists(_standing(reviewer).filter(item_id=item_id))
+    columns["decided"] = _DECIDED.exists(reviewer=reviewer.pk, item=item_id)
     admin = is_admin(reviewer)
     if not admin:
         # Blind review needs the plan's figures and the status before any review.
         columns |= overlap.plan_columns(item_id)
-        first = Review.objects.filter(item_id=item_id).order_by("created_at", "id")
-        columns["status_before_review"] = Subquery(first.values("status_before")[:1])
+        columns["status_before_review"] = _STATUS_BEFORE_REVIEW.column(
+            output_field=CharField(), item=item_id
+        )
     # The item (with its batch) comes along with its figure links: one query.
     links = list(
         ItemFigure.objects.filter(item_id=item_id)

@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from medsyn_app.audit import services as audit
+from medsyn_app.compiled_sql import CompiledSubquery
 from medsyn_app.roles import REVIEWER_GROUP, is_admin
 from review import trail
 from review.models import Assignment, Decision, Review, ReviewerProfile, Specialty
@@ -225,7 +226,40 @@ def _count(rows: QuerySet[Any]) -> Coalesce:
 
 def planned_reviewers(item: int | OuterRef) -> Coalesce:
     """How many reviewers the item's overlap plan names, as a column."""
-    return _count(Assignment.objects.filter(item=item, planned=True))
+    return _count(_planned_assignments(item))
+
+
+def _planned_assignments(item: int | OuterRef) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(item=item, planned=True)
+
+
+def _plan_decisions(item: int | OuterRef) -> QuerySet[Review]:
+    """Current decisive decisions by the item's planned reviewers."""
+    planned_reviewer = Assignment.objects.filter(
+        item=OuterRef("item"), reviewer=OuterRef("reviewer"), planned=True
+    )
+    return (
+        Review.objects.current()
+        .filter(item=item, is_adjudication=False)
+        .exclude(decision=Decision.SKIP)
+        .filter(Exists(planned_reviewer))
+    )
+
+
+def _adjudications(item: int | OuterRef) -> QuerySet[Review]:
+    return Review.objects.current().filter(item=item, is_adjudication=True)
+
+
+# The same subqueries for one item, compiled once (the review card's hot path).
+PLANNED_FOR_ITEM = CompiledSubquery(
+    lambda item: _planned_assignments(item).values("pk"), "item"
+)
+_DECIDED_FOR_ITEM = CompiledSubquery(
+    lambda item: _plan_decisions(item).values("pk"), "item"
+)
+_ADJUDICATED_FOR_ITEM = CompiledSubquery(
+    lambda item: _adjudications(item).values("pk"), "item"
+)
 
 
 def plan_columns(item: int | OuterRef) -> dict[str, Any]:
@@ -233,20 +267,16 @@ def plan_columns(item: int | OuterRef) -> dict[str, Any]:
 
     `item` is an item id, or `OuterRef("pk")` on a query over items.
     """
-    planned_reviewer = Assignment.objects.filter(
-        item=OuterRef("item"), reviewer=OuterRef("reviewer"), planned=True
-    )
-    decided = (
-        Review.objects.current()
-        .filter(item=item, is_adjudication=False)
-        .exclude(decision=Decision.SKIP)
-        .filter(Exists(planned_reviewer))
-    )
-    adjudicated = Review.objects.current().filter(item=item, is_adjudication=True)
+    if isinstance(item, int):
+        return {
+            "plan_reviewers": PLANNED_FOR_ITEM.count(item=item),
+            "plan_decided": _DECIDED_FOR_ITEM.count(item=item),
+            "plan_adjudicated": _ADJUDICATED_FOR_ITEM.exists(item=item),
+        }
     return {
         "plan_reviewers": planned_reviewers(item),
-        "plan_decided": _count(decided),
-        "plan_adjudicated": Exists(adjudicated),
+        "plan_decided": _count(_plan_decisions(item)),
+        "plan_adjudicated": Exists(_adjudications(item)),
     }
 
 
