@@ -151,13 +151,16 @@ def _own_and_previous(
     """The reviewer's standing decision on this item and the item decided before it.
 
     `decided` (read with the item) says whether there is a standing decision.
-    One query covers the usual case (a new item, or recent work); walking back
-    further than RECENT_REVIEWS decisions costs two more.
+    One query covers the usual case (a new item: one row read, or recent
+    work); walking back further than RECENT_REVIEWS decisions costs two more.
     """
     ordered = _standing(reviewer).order_by("-created_at", "-id")
+    if not decided:
+        # A new item (the usual card): only the latest decision's item is needed.
+        return None, ordered.values_list("item_id", flat=True).first()
     recent = list(ordered[:RECENT_REVIEWS])
     index = next((i for i, r in enumerate(recent) if r.item_id == item_id), None)
-    if decided and index is None and len(recent) == RECENT_REVIEWS:
+    if index is None and len(recent) == RECENT_REVIEWS:
         own = ordered.filter(item_id=item_id).first()
         if own is not None:
             earlier = ordered.filter(created_at__lt=own.created_at).exclude(

@@ -33,6 +33,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Abs, Mod
 from django.utils import timezone
 
+from medsyn_app.compiled_sql import CompiledSubquery
 from medsyn_app.roles import is_admin
 from review.evidence import DEFAULT_KEEP_THRESHOLD
 from review.models import Assignment, Review
@@ -288,13 +289,30 @@ def claim_after(*, reviewer: Any, passed: Sequence[int]) -> int | None:
     return item_id
 
 
-def visible_items(user: Any) -> QuerySet[Item]:
-    """Items a user may open: admins all, reviewers those handed to them."""
+_ASSIGNED = CompiledSubquery(
+    lambda item, reviewer: Assignment.objects.filter(
+        item_id=item, reviewer_id=reviewer
+    ).values("pk"),
+    "item",
+    "reviewer",
+)
+
+
+def visible_items(user: Any, item: int | None = None) -> QuerySet[Item]:
+    """Items a user may open: admins all, reviewers those handed to them.
+
+    With `item`, only that item (if visible): the check every decision makes,
+    with its subquery compiled once.
+    """
     if is_admin(user):
-        return Item.objects.all()
-    return Item.objects.filter(
-        Exists(Assignment.objects.filter(item=OuterRef("pk"), reviewer=user))
-    )
+        items = Item.objects.all()
+    elif item is not None:
+        items = Item.objects.filter(_ASSIGNED.exists(item=item, reviewer=user.pk))
+    else:
+        items = Item.objects.filter(
+            Exists(Assignment.objects.filter(item=OuterRef("pk"), reviewer=user))
+        )
+    return items if item is None else items.filter(pk=item)
 
 
 def visible_figure(user: Any, figure_id: int) -> Figure | None:

@@ -135,7 +135,7 @@ def decide(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         services.decide(
             item=pk,
-            within=queue.visible_items(request.user),
+            within=queue.visible_items(request.user, item=pk),
             reviewer=request.user,
             decision=data["decision"],
             reason_code=data["reason_code"] or "",
@@ -166,7 +166,7 @@ def edit(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     try:
         services.edit_item(
             item=pk,
-            within=queue.visible_items(request.user),
+            within=queue.visible_items(request.user, item=pk),
             author=request.user,
             item_version=data["item_version"],
             seconds_spent=data["seconds_spent"] or 0,
