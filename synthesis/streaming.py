@@ -39,8 +39,13 @@ from synthesis.slots import Slot, renew_s
 
 GENERATOR, VERIFIER = "generator", "verifier"
 # How often a worker looks again at endpoints whose slots are all taken (a
-# slot another worker gives back is idle until then), and waits for answers.
+# slot another worker gives back is idle until then), and waits for answers:
+# a tenth of the requests' recent latency, within these bounds, so a freed
+# slot idles for at most ~10 % of a request and a worker waiting on slow
+# requests does not spin (at L = 1 s, 50 looks a second cost more CPU than
+# the requests).
 _POLL_S = 0.02
+_MAX_POLL_S = 0.2
 _MAX_THREADS = 512
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -154,6 +159,7 @@ class Runner:
         # Endpoints whose slots were all taken: not asked again until one of
         # our own requests there finishes, or this time passes.
         self._full_until: dict[str, float] = {}
+        self._latency = 0.0  # recent request latency (moving average), seconds
         # Each role's errors until its first success: when the first requests
         # all fail alike, `pause_check` may pause the batch (configuration).
         self.pause_check = pause_check
@@ -206,7 +212,8 @@ class Runner:
         while True:
             now = time.monotonic()
             if not stopping and self._pending() and now >= next_check:
-                next_check = now + self.check_seconds
+                # Still within one round of requests: half their latency.
+                next_check = now + max(self.check_seconds, min(self._latency / 2, 1))
                 if self.should_stop():
                     stopping, self.outcome = True, "stopped"
             if stopping:
@@ -215,12 +222,13 @@ class Runner:
                 self._dispatch(pool)
             # A finished future has put its last answer on the queue already.
             self.in_flight = {f for f in self.in_flight if not f.done()}
-            answers = self._answers(timeout=_POLL_S if self.in_flight else 0)
+            answers = self._answers(timeout=self._poll_s() if self.in_flight else 0)
             if not answers and not self.in_flight:
                 if stopping or not self._pending():
                     break
-                time.sleep(_POLL_S)  # every slot is taken by other workers
-                continue
+                # Every slot is taken by other workers: wait, still renewing
+                # the lease below (a killed worker's slots take a while back).
+                time.sleep(self._poll_s())
             for answer in answers:
                 if answer.prepared:
                     self.preparing[answer.prepared] -= 1
@@ -249,6 +257,9 @@ class Runner:
                 if not self._write() and not stopping:
                     stopping, self.outcome = True, "superseded"
         self._write()
+
+    def _poll_s(self) -> float:
+        return min(max(_POLL_S, self._latency / 10), _MAX_POLL_S)
 
     def _pending(self) -> bool:
         """Whether jobs wait to be prepared or sent."""
@@ -317,7 +328,7 @@ class Runner:
                     # Full: our own senders carry on with what waits; others'
                     # freed slots only show at the next look.
                     for lane in shared:
-                        self._full_until[lane.endpoint] = now + _POLL_S
+                        self._full_until[lane.endpoint] = now + self._poll_s()
                 with self._held_lock:
                     self.held.update(taken)
                 for slot in taken:
@@ -401,6 +412,10 @@ class Runner:
                 self.error = answer.error
             return
         by_id = {c.request_id: c for c in completions}
+        if lane.concurrent:
+            for completion in completions:
+                if completion.latency_s > 0:
+                    self._latency += (completion.latency_s - self._latency) / 8
         for job in jobs:
             rid = job.request.request_id
             completion = by_id.get(rid) or pipeline.missing(rid)
