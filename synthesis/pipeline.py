@@ -135,17 +135,25 @@ class Settings:
 
 
 def resize_for_model(data: bytes, *, long_side: int) -> bytes:
-    """A PNG copy whose long side is at most `long_side` (never upscaled).
+    """The image as the model gets it: long side at most `long_side`, RGB.
 
     The method feeds models ≤ 384-px images; the original file stays untouched
-    for reviewers.
+    for reviewers. An RGB PNG or JPEG already small enough goes as it is;
+    anything else becomes a PNG. This runs for every figure of every chunk,
+    so it is kept cheap: a JPEG is decoded at the reduced size (`draft`), and
+    the PNG is compressed at level 1 (a 1200x900 figure: 54 -> 18 ms).
     """
     with Image.open(io.BytesIO(data)) as image:
+        small = max(image.size) <= long_side
+        if small and image.mode == "RGB" and image.format in ("PNG", "JPEG"):
+            return data
+        if not small:
+            image.draft("RGB", (long_side, long_side))  # JPEG: decode smaller
         image = image.convert("RGB")
-        if max(image.size) > long_side:
+        if not small:
             image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
         out = io.BytesIO()
-        image.save(out, format="PNG")
+        image.save(out, format="PNG", compress_level=1)
         return out.getvalue()
 
 

@@ -37,6 +37,28 @@ def test_images_are_shrunk_for_the_model_never_enlarged():
     assert Image.open(io.BytesIO(original)).size == (1000, 500)
 
 
+def test_a_small_rgb_image_goes_as_it_is_anything_else_as_an_rgb_png():
+    small = png(100, 40)
+    assert pipeline.resize_for_model(small, long_side=384) is small
+    buffer = io.BytesIO()
+    Image.new("RGBA", (50, 20), (9, 9, 9, 128)).save(buffer, format="PNG")
+    converted = Image.open(
+        io.BytesIO(pipeline.resize_for_model(buffer.getvalue(), long_side=384))
+    )
+    assert (converted.format, converted.mode, converted.size) == (
+        "PNG",
+        "RGB",
+        (50, 20),
+    )
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 900), (200, 10, 10)).save(buffer, format="JPEG")
+    shrunk = Image.open(
+        io.BytesIO(pipeline.resize_for_model(buffer.getvalue(), long_side=384))
+    )
+    assert (shrunk.format, shrunk.mode, shrunk.size) == ("PNG", "RGB", (384, 288))
+    assert abs(shrunk.getpixel((100, 100))[0] - 200) <= 3  # the picture, not noise
+
+
 def test_generation_request_carries_schema_images_and_a_seed_per_sample():
     image = png(10, 10)
     first = pipeline.generation_request(pipeline.Unit(group([image]), 0), SETTINGS)
