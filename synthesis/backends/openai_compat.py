@@ -22,7 +22,6 @@ with a larger context is noticed without restarting workers.
 from __future__ import annotations
 
 import email.utils
-import json
 import random
 import threading
 import time
@@ -129,7 +128,6 @@ class OpenAICompatBackend:
         self._models_path = base_path + "/models"
         # vLLM serves /tokenize at the root, beside /v1.
         self._tokenize_path = base_path.removesuffix("/v1") + "/tokenize"
-        self.tokenize_url = self.base_url.removesuffix("/v1") + "/tokenize"
         self.context_length = context_length
         self.count_tokens = count_tokens
         self.min_output_tokens = min_output_tokens
@@ -245,11 +243,13 @@ class OpenAICompatBackend:
         problem = ""
         reached = True
         try:
-            response = self._pool.request("GET", self._models_path)
+            response = self._pool.request(
+                "GET", self._models_path, headers=self._headers
+            )
             if response.status >= 400:
                 problem = f"GET /models: HTTP {response.status}"
             else:
-                cards = json.loads(response.data).get("data") or []
+                cards = orjson.loads(response.data).get("data") or []
                 card = next(
                     (c for c in cards if c.get("id") == self.model_name),
                     cards[0] if len(cards) == 1 else {},

@@ -204,3 +204,11 @@ def test_vllm_in_process_refusals_and_cuts_are_classified():
     assert "cut by the end of the context (2,048 tokens" in cut.error.message
     stopped = vllm_offline._completion(request, output, 0.1, context=8192)
     assert "stopped at max_tokens" in stopped.error.message
+
+
+def test_the_api_key_goes_with_every_request_to_its_server():
+    with FakeOpenAIServer() as server:
+        client(server, api_key="sk-abc").generate([mcq_request("r", schema=None)])
+    paths = [path for path, _ in server.authorizations]
+    assert paths == ["/v1/models", "/tokenize", "/tokenize", "/v1/chat/completions"]
+    assert {auth for _, auth in server.authorizations} == {"Bearer sk-abc"}
