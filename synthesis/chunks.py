@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from medsyn_app import endpoints
+from medsyn_app.compiled_sql import CompiledSubquery
 from synthesis import (
     backends,
     failures,
@@ -229,8 +230,21 @@ def lanes_for(config: Mapping[str, Any]) -> dict[str, list[streaming.Lane]]:
     return lanes
 
 
+# Asked a few times a second by every running chunk (cancel within a round):
+# compiled once, ~0.1 ms instead of ~0.4 ms of the ORM's Python per ask.
+_RUNNING = CompiledSubquery(
+    lambda batch: Batch.objects.filter(pk=batch, status__in=services.ACTIVE).values(
+        "pk"
+    ),
+    "batch",
+)
+
+
 def _batch_running(batch_id: int) -> bool:
-    return Batch.objects.filter(pk=batch_id, status__in=services.ACTIVE).exists()
+    sql, params = _RUNNING.sql(batch=batch_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
 
 
 def _run_claimed(held: Claim) -> str:

@@ -46,6 +46,7 @@ GENERATOR, VERIFIER = "generator", "verifier"
 # the requests).
 _POLL_S = 0.02
 _MAX_POLL_S = 0.2
+_MAX_FULL_WAIT_S = 0.5
 _MAX_THREADS = 512
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
@@ -159,6 +160,7 @@ class Runner:
         # Endpoints whose slots were all taken: not asked again until one of
         # our own requests there finishes, or this time passes.
         self._full_until: dict[str, float] = {}
+        self._full_wait: dict[str, float] = {}  # doubles while it stays full
         self._latency = 0.0  # recent request latency (moving average), seconds
         # Each role's errors until its first success: when the first requests
         # all fail alike, `pause_check` may pause the batch (configuration).
@@ -177,7 +179,8 @@ class Runner:
         }
         # Sender threads and in-process calls; each puts what it got (jobs,
         # lane, completions or the exception) on `answers`.
-        self.in_flight: set[Future] = set()
+        self.in_flight: set[Future] = set()  # only changed under _flight_lock
+        self._flight_lock = threading.Lock()
         self.answers: queues.SimpleQueue = queues.SimpleQueue()
         self.held: set[Slot] = set()  # slots our senders hold (renewed here)
         self._held_lock = threading.Lock()
@@ -196,7 +199,9 @@ class Runner:
             self._loop(_pool())
         finally:
             self.sending = False  # after an error in a write, say
-            wait(list(self.in_flight))
+            with self._flight_lock:
+                running = list(self.in_flight)
+            wait(running)
             with self._held_lock:
                 held, self.held = list(self.held), set()
             self.slots.release(held)
@@ -220,15 +225,17 @@ class Runner:
                 self.sending = False
             else:
                 self._dispatch(pool)
-            # A finished future has put its last answer on the queue already.
-            self.in_flight = {f for f in self.in_flight if not f.done()}
-            answers = self._answers(timeout=self._poll_s() if self.in_flight else 0)
-            if not answers and not self.in_flight:
+            # Read before waiting: a future that finishes during the wait has
+            # put its answer on the queue, to be taken on the next round.
+            busy = bool(self.in_flight)
+            answers = self._answers(timeout=self._poll_s() if busy else 0)
+            if not answers and not busy:
                 if stopping or not self._pending():
                     break
                 # Every slot is taken by other workers: wait, still renewing
                 # the lease below (a killed worker's slots take a while back).
-                time.sleep(self._poll_s())
+                wake = min(self._full_until.values(), default=now) - time.monotonic()
+                time.sleep(min(max(wake, self._poll_s()), _MAX_FULL_WAIT_S))
             for answer in answers:
                 if answer.prepared:
                     self.preparing[answer.prepared] -= 1
@@ -258,8 +265,31 @@ class Runner:
                     stopping, self.outcome = True, "superseded"
         self._write()
 
+    def _submit(self, pool: ThreadPoolExecutor, fn: Callable, *args: Any) -> None:
+        future = pool.submit(fn, *args)
+        with self._flight_lock:
+            self.in_flight.add(future)
+        # Runs once `fn` has returned, so a future that has left `in_flight`
+        # has put its last answer on the queue already.
+        future.add_done_callback(self._landed)
+
+    def _landed(self, future: Future) -> None:
+        with self._flight_lock:
+            self.in_flight.discard(future)
+
     def _poll_s(self) -> float:
         return min(max(_POLL_S, self._latency / 10), _MAX_POLL_S)
+
+    def _wait_full(self, lane: Lane) -> float:
+        """How long to leave a full endpoint before asking again: the poll
+        interval, doubled each time it is still full, up to half a request
+        (slots held by a worker mid-chunk come back only as its chunk ends,
+        and every look is a Redis round trip)."""
+        cap = max(self._poll_s(), min(self._latency / 2, _MAX_FULL_WAIT_S))
+        last = self._full_wait.get(lane.endpoint)
+        wait_s = self._poll_s() if last is None else min(2 * last, cap)
+        self._full_wait[lane.endpoint] = wait_s
+        return wait_s
 
     def _pending(self) -> bool:
         """Whether jobs wait to be prepared or sent."""
@@ -303,7 +333,7 @@ class Runner:
                 if queue and not lane.concurrent and not lane.busy:
                     jobs = [queue.popleft() for _ in range(len(queue))]
                     lane.busy = True
-                    self.in_flight.add(pool.submit(self._call, lane, jobs))
+                    self._submit(pool, self._call, lane, jobs)
             preparer = self._preparer[role]
             if preparer is not None:
                 room = sum(lane.limit for lane in lanes if lane.prepares)
@@ -311,7 +341,7 @@ class Runner:
                 for _ in range(min(room, len(queue))):
                     job = queue.popleft()
                     self.preparing[role] += 1
-                    self.in_flight.add(pool.submit(self._prepare, preparer, role, job))
+                    self._submit(pool, self._prepare, preparer, role, job)
                 queue = self.ready[role]
             now = time.monotonic()
             shared = [
@@ -324,11 +354,13 @@ class Runner:
                 taken = self.slots.acquire(
                     [(lane.endpoint, lane.limit) for lane in shared], len(queue)
                 )
-                if len(taken) < len(queue):
-                    # Full: our own senders carry on with what waits; others'
-                    # freed slots only show at the next look.
-                    for lane in shared:
-                        self._full_until[lane.endpoint] = now + self._poll_s()
+                for lane in shared:
+                    if len(taken) < len(queue):
+                        # Full: our own senders carry on with what waits;
+                        # others' freed slots only show at the next look.
+                        self._full_until[lane.endpoint] = now + self._wait_full(lane)
+                    else:
+                        self._full_wait.pop(lane.endpoint, None)
                 with self._held_lock:
                     self.held.update(taken)
                 for slot in taken:
@@ -337,7 +369,7 @@ class Runner:
                         self._give_back(slot)
                         continue
                     lane = by_name[slot.endpoint]
-                    self.in_flight.add(pool.submit(self._send, lane, slot, job))
+                    self._submit(pool, self._send, lane, slot, job)
 
     def _take(self, endpoint: str) -> _Job | None:
         """The next waiting job that may go to `endpoint` (verifications first);
@@ -357,6 +389,7 @@ class Runner:
             self.held.discard(slot)
         self.slots.release([slot])
         self._full_until.pop(slot.endpoint, None)  # worth asking again
+        self._full_wait.pop(slot.endpoint, None)
 
     def _send(self, lane: Lane, slot: Slot, job: _Job) -> None:
         """A sender: one request at a time on `slot`, the next as soon as the
