@@ -57,3 +57,43 @@ def test_the_lease_is_renewed_while_every_slot_is_taken_elsewhere():
     # Written (so the lease renewed) every ~0.1 s before the slot came back.
     assert len(waiting) >= 4, flushes
     assert len(runner.results) == 0  # the failed try was written at the end
+
+
+class _CountingSlots(LocalSlots):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asks: list[float] = []
+
+    def acquire(self, endpoints, want):
+        self.asks.append(time.monotonic())
+        return super().acquire(endpoints, want)
+
+
+def test_a_full_endpoint_is_asked_again_less_and_less_often():
+    slots = _CountingSlots()
+    (held,) = slots.acquire([("ep", 1)], 1)  # another worker's request
+    slots.asks.clear()
+    freed = threading.Timer(1.5, slots.release, args=([held],))
+    lane = streaming.Lane("ep", _Refusing(), limit=1)
+    runner = streaming.Runner(
+        lanes={streaming.GENERATOR: [lane], streaming.VERIFIER: [lane]},
+        settings=pipeline.Settings(),
+        slots=slots,
+        flush=lambda results: True,
+        should_stop=lambda: False,
+        allowed_tries=1,
+        tries=Counter(),
+    )
+    runner._latency = 1.0  # requests there take about a second
+    group = pipeline.Group("g", (pipeline.FigureText("A chest CT."),))
+    freed.start()
+    try:
+        assert runner.run([pipeline.Unit(group, 0)]) == "done"
+    finally:
+        freed.cancel()
+    gaps = [b - a for a, b in zip(slots.asks, slots.asks[1:], strict=False)]
+    # Polled every 0.1 s that would be ~15 asks; the wait doubles to 0.5 s.
+    assert 3 <= len(slots.asks) <= 8, gaps
+    assert max(gaps) >= 0.35, gaps
+    # ...and the freed slot was taken within half a request.
+    assert slots.asks[-1] - slots.asks[0] < 1.5 + 0.55
