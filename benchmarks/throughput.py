@@ -204,6 +204,7 @@ def measure(run: Run, names: list[str], servers: list, groups: int, chunk: int) 
         warmup = sum(_cpu_seconds(p.pid) for p, _ in workers) - started
         for server in servers:
             server.requests.clear()
+            server.tokenize_requests.clear()
             server.max_in_flight = 0
         cpu_before = sum(_cpu_seconds(p.pid) for p, _ in workers)
         start = time.perf_counter()
@@ -213,12 +214,14 @@ def measure(run: Run, names: list[str], servers: list, groups: int, chunk: int) 
     finally:
         _stop(workers)
     requests = sum(len(s.requests) for s in servers)
+    counted = sum(len(s.tokenize_requests) for s in servers)
     ideal = requests * run.latency / (run.concurrency * run.endpoints)
     return {
         "status": batch.status,
         "items": batch.items_generated,
         "kept": batch.items_kept,
         "requests": requests,
+        "counted": counted,
         "wall": wall,
         "ideal": ideal,
         "peak": max(s.max_in_flight for s in servers),
@@ -275,13 +278,18 @@ def main() -> None:
         _setup(Path(tmp), tables)
         print(
             f"{args.groups} figure groups x 1 item, chunks of {args.chunk_size}; "
-            f"prompt tokens counted by /tokenize before each request: "
-            f"{'no' if args.no_tokenize else 'yes'}"
+            "prompts counted by /tokenize before they are sent: "
+            + (
+                "none"
+                if args.no_tokenize
+                else "each generation; a verification when the bound from its "
+                "generation's size does not prove it fits (column counted)"
+            )
         )
         print(
             f"{'L (s)':>6} {'C':>4} {'endpoints':>9} {'workers':>7} {'items/s':>8} "
             f"{'wall s':>7} {'ideal s':>7} {'ratio':>6} {'CPU ms/item':>11} "
-            f"{'peak':>5} {'requests':>8} status"
+            f"{'peak':>5} {'requests':>8} {'counted':>7} status"
         )
         for run, names, servers in plans:
             for server in servers:
@@ -296,6 +304,7 @@ def main() -> None:
                 f"{run.workers:>7} {r['items'] / r['wall']:>8.1f} {r['wall']:>7.1f} "
                 f"{r['ideal']:>7.1f} {r['ideal'] / r['wall']:>6.2f} "
                 f"{r['cpu_ms']:>11.2f} {r['peak']:>5} {r['requests']:>8} "
+                f"{r['counted']:>7} "
                 f"{r['status']} ({r['items']} items, {r['kept']} kept; "
                 f"warm-up {r['warmup_s']:.1f} s CPU)",
                 flush=True,

@@ -33,6 +33,10 @@ NEAR_DUPLICATE_RATIO = 95.0
 
 GENERATOR_SYSTEM = "You are an expert medical-education item writer."
 VERIFIER_SYSTEM = "You are a strict biomedical multiple-choice question verifier."
+# Tokens a chat template may add per message (role markers, separators) and
+# once at the end (the assistant's turn): generous, so a bound built with it
+# only ever overestimates.
+TEMPLATE_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -311,8 +315,18 @@ def missing(request_id: str) -> Completion:
 
 
 def verification_request(
-    group: Group, item: Mapping[str, Any], settings: Settings, request_id: str
+    group: Group,
+    item: Mapping[str, Any],
+    settings: Settings,
+    request_id: str,
+    *,
+    generation_prompt_tokens: int = 0,
 ) -> GenerationRequest:
+    """The verifier's request for `item`. `generation_prompt_tokens` is the
+    size the server reported for the item's generation prompt, when the same
+    model (same tokenizer, same image tokens) verifies: that prompt held the
+    same images, and no text token is shorter than a UTF-8 byte, so it plus
+    this prompt's text bytes and template tokens bounds this prompt's size."""
     text = prompts.render_verifier(
         settings.verifier_prompt,
         item=item,
@@ -320,14 +334,20 @@ def verification_request(
         contexts=[f.mentions for f in group.figures],
         criteria=rubric.get_rubric(settings.rubric_version).prompt_lines(),
     )
+    messages = (
+        ChatMessage(role="system", text=VERIFIER_SYSTEM),
+        ChatMessage(role="user", text=text, images=group.images),
+    )
+    bound = None
+    if generation_prompt_tokens > 0:
+        bound = generation_prompt_tokens + TEMPLATE_TOKENS * (len(messages) + 1)
+        bound += sum(len(m.text.encode()) for m in messages)
     return GenerationRequest(
-        messages=(
-            ChatMessage(role="system", text=VERIFIER_SYSTEM),
-            ChatMessage(role="user", text=text, images=group.images),
-        ),
+        messages=messages,
         json_schema=prompts.schema("verifier", settings.verifier_prompt),
         sampling=settings.verifier_sampling,
         request_id=request_id,
+        prompt_tokens_at_most=bound,
     )
 
 

@@ -120,6 +120,21 @@ def _model(lane: Lane) -> str:
     return getattr(lane.backend, "model_name", "")
 
 
+def _sizes_carry_over(lanes: dict[str, list[Lane]]) -> bool:
+    """Whether a generation's prompt size bounds its verification's: both
+    roles on the same endpoints, all one model sent the same image size."""
+    names = {role: {lane.endpoint for lane in lanes[role]} for role in lanes}
+    kinds = {
+        (_model(lane), getattr(lane.backend, "max_image_long_side", None))
+        for lane in lanes[VERIFIER]
+    }
+    return (
+        names[GENERATOR] == names[VERIFIER]
+        and len(kinds) == 1
+        and all(model for model, _ in kinds)
+    )
+
+
 class Runner:
     """Runs a chunk's units through generate and verify, streaming.
 
@@ -168,6 +183,9 @@ class Runner:
         self.pause_after = pause_after
         self._first: dict[str, list | None] = {GENERATOR: [], VERIFIER: []}
         self._made: dict[str, list[pipeline.Generated]] = {}  # items by group
+        # A verification's prompt bounded by its generation's (its server
+        # need not count it then: a quarter of an item's HTTP calls).
+        self._bound_verifications = _sizes_carry_over(lanes)
         self.waiting: dict[str, deque[_Job]] = {GENERATOR: deque(), VERIFIER: deque()}
         # Jobs prepared for a role whose endpoints prepare (HTTP), and how
         # many preparations run; senders take from `ready`.
@@ -496,6 +514,9 @@ class Runner:
                         vars(generated.item),
                         self.settings,
                         job.unit.request_id,
+                        generation_prompt_tokens=generated.prompt_tokens
+                        if self._bound_verifications
+                        else 0,
                     ),
                     job.unit,
                     generated,

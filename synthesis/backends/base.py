@@ -54,6 +54,10 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     # Opaque id the caller uses to match a completion to its work unit.
     request_id: str = ""
+    # An upper bound on the prompt's size in tokens that the caller knows
+    # without the server (see `pipeline.verification_request`): a backend
+    # that counts prompts may skip counting when it proves the output fits.
+    prompt_tokens_at_most: int | None = None
 
 
 # Why a request failed, for grouping failures and for deciding what to retry.

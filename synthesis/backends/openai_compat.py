@@ -39,6 +39,7 @@ from urllib3.exceptions import (
 )
 
 from synthesis.backends.base import (
+    CAUSE_CONTEXT_OVERFLOW,
     CAUSE_CUT_BY_CONTEXT,
     CAUSE_MALFORMED,
     CAUSE_RATE_LIMITED,
@@ -65,9 +66,17 @@ _SNIPPET = 300
 # the whole backend fails rather than each item separately.
 _FATAL_STATUSES = {401, 403, 404}
 SERVER_INFO_TTL_S = 60.0
+# A count is asked again at once if its connection broke: a kept-alive one the
+# server had closed meanwhile (uvicorn closes idle ones after 5 s) would
+# otherwise leave the prompt uncounted.
+_STALE_ONCE = urllib3.Retry(
+    total=1, connect=1, read=1, redirect=0, status=0, other=0, allowed_methods=None
+)
 # What each endpoint serves, per process: (base_url, model, registry context).
 _SERVER_INFO: dict[tuple[str, str, int | None], tuple[float, ServerInfo]] = {}
 _SERVER_INFO_LOCK = threading.Lock()
+# One reader per endpoint: a chunk's first preparations all ask at once.
+_SERVER_INFO_READING: dict[tuple[str, str, int | None], threading.Lock] = {}
 
 
 @dataclass(frozen=True)
@@ -178,16 +187,16 @@ class OpenAICompatBackend:
             return Prepared(request, failed=_failed(request, error=payload))
         info = self.server_info()
         context = info.context_length
-        prompt_tokens = None
-        if context and info.counts_tokens:
-            prompt_tokens = self._tokenize(
-                {
-                    "model": self.model_name,
-                    "messages": payload["messages"],
-                    "add_generation_prompt": True,
-                }
-            )
         requested = request.sampling.max_tokens
+        prompt_tokens = None
+        bounded = False
+        if context and info.counts_tokens:
+            # A caller's bound that leaves room for the whole output makes
+            # counting change nothing: one HTTP call fewer (of four per item).
+            bound = request.prompt_tokens_at_most
+            bounded = bound is not None and bound + requested <= context
+            if not bounded:
+                prompt_tokens = self._count(payload)
         fitted = fit_max_tokens(
             requested=requested,
             prompt_tokens=prompt_tokens,
@@ -199,7 +208,7 @@ class OpenAICompatBackend:
             return Prepared(request, failed=failed)
         payload["max_tokens"] = fitted
         return Prepared(
-            request, payload, _Sent(requested, fitted, prompt_tokens, context)
+            request, payload, _Sent(requested, fitted, prompt_tokens, context, bounded)
         )
 
     def send(self, prepared: Prepared) -> list[Completion]:
@@ -227,16 +236,22 @@ class OpenAICompatBackend:
     def server_info(self) -> ServerInfo:
         """What the server serves, read on first use and cached per process."""
         key = (self.base_url, self.model_name, self.context_length)
-        now = time.monotonic()
         with _SERVER_INFO_LOCK:
             cached = _SERVER_INFO.get(key)
-        if cached is not None and now - cached[0] < SERVER_INFO_TTL_S:
+            reading = _SERVER_INFO_READING.setdefault(key, threading.Lock())
+        if cached is not None and time.monotonic() - cached[0] < SERVER_INFO_TTL_S:
             return cached[1]
-        info, reached = self._read_server_info()
-        if reached:  # a server not up yet is asked again on the next request
+        with reading:
             with _SERVER_INFO_LOCK:
-                _SERVER_INFO[key] = (now, info)
-        return info
+                cached = _SERVER_INFO.get(key)
+            now = time.monotonic()
+            if cached is not None and now - cached[0] < SERVER_INFO_TTL_S:
+                return cached[1]  # read by another thread meanwhile
+            info, reached = self._read_server_info()
+            if reached:  # a server not up yet is asked again on the next request
+                with _SERVER_INFO_LOCK:
+                    _SERVER_INFO[key] = (now, info)
+            return info
 
     def _read_server_info(self) -> tuple[ServerInfo, bool]:
         max_model_len = None
@@ -275,20 +290,35 @@ class OpenAICompatBackend:
         )
         return info, reached
 
+    def _count(self, payload: dict[str, Any]) -> int | None:
+        return self._tokenize(
+            {
+                "model": self.model_name,
+                "messages": payload["messages"],
+                "add_generation_prompt": True,
+            }
+        )
+
     def _tokenize(self, body: dict[str, Any]) -> int | None:
         """The server's token count for a prompt, or None if it will not say."""
         try:
-            response = self._request(self._tokenize_path, body)
+            response = self._request(self._tokenize_path, body, retries=_STALE_ONCE)
             if response.status >= 400:
                 return None
             return int(orjson.loads(response.data)["count"])
         except (HTTPError, ValueError, KeyError, TypeError):
             return None
 
-    def _request(self, path: str, body: dict[str, Any]) -> _Response:
+    def _request(
+        self, path: str, body: dict[str, Any], retries: Any = False
+    ) -> _Response:
         # orjson: a payload with an inlined image encodes in ~2 µs, not ~45.
         answer = self._pool.request(
-            "POST", path, body=orjson.dumps(body), headers=self._headers
+            "POST",
+            path,
+            body=orjson.dumps(body),
+            headers=self._headers,
+            retries=retries,
         )
         return _Response(answer.status, answer.data, answer.headers.get("retry-after"))
 
@@ -307,7 +337,26 @@ class OpenAICompatBackend:
         """Send a prepared request, retrying what a retry can fix."""
         request, payload, sent = prepared.request, prepared.payload, prepared.sent
         assert payload is not None and sent is not None  # noqa: S101 - prepared
-        return self._attempts(request, payload, sent, time.perf_counter())
+        outcome = self._attempts(request, payload, sent, time.perf_counter())
+        error = outcome.completion.error
+        if error is None or not sent.bounded:
+            return outcome
+        # Not counted, on the caller's bound. A refusal for the context says
+        # the bound did not hold for this server's chat template: count and
+        # send as without one. Any other failure still records its prompt size.
+        if error.cause == CAUSE_CONTEXT_OVERFLOW:
+            return self._run(replace(request, prompt_tokens_at_most=None))
+        if error.cause == CAUSE_UNREACHABLE or error.prompt_tokens is not None:
+            return outcome
+        counted = self._count(payload)
+        if counted is None:
+            return outcome
+        completion = replace(
+            outcome.completion,
+            prompt_tokens=outcome.completion.prompt_tokens or counted,
+            error=replace(error, prompt_tokens=counted),
+        )
+        return replace(outcome, completion=completion)
 
     def _attempts(
         self,
@@ -505,6 +554,7 @@ class _Sent:
     fitted: int  # the max_tokens sent
     prompt_tokens: int | None  # counted before sending, if the server counts
     context: int | None  # the server's context, if known
+    bounded: bool = False  # not counted: the caller's bound proved it fits
 
     def cut_by_context(self, prompt_tokens: int, completion_tokens: int) -> bool:
         """Whether a "length" stop came from the context, not from max_tokens."""

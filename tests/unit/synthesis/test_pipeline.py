@@ -182,3 +182,34 @@ def test_a_truncated_verdict_is_stored_as_truncated():
         SETTINGS,
     )
     assert verdict.score.error == "truncated" and not verdict.score.kept
+
+
+def test_a_verification_prompt_is_bounded_by_its_generations(demo_model_dir):
+    """With a real tokenizer, chat template and image tokens (the tiny local
+    model): the verifier's prompt never exceeds the bound built from the size
+    of the generation prompt that held the same images."""
+    from synthesis.backends import get_backend
+    from synthesis.backends.hf_transformers import _open_image
+    from tests.fixtures.demo_model import png_bytes
+
+    backend = get_backend("hf_transformers", model_path=str(demo_model_dir))
+    runtime = backend._load_runtime()
+
+    def count(request):
+        side = backend.max_image_long_side
+        images = [_open_image(d, side) for m in request.messages for d in m.images]
+        return backend._count(runtime, request, images)
+
+    figures = group(images=(png_bytes(), png_bytes(color=(9, 9, 9))))
+    generated = count(pipeline.generation_request(pipeline.Unit(figures, 0), SETTINGS))
+    request = pipeline.verification_request(
+        figures, GOOD_ITEM, SETTINGS, "r1", generation_prompt_tokens=generated
+    )
+    assert count(request) <= request.prompt_tokens_at_most
+    text = sum(len(m.text.encode()) for m in request.messages)
+    assert request.prompt_tokens_at_most == (
+        generated + text + 3 * pipeline.TEMPLATE_TOKENS
+    )
+    # Without the generation's size there is no bound.
+    unbounded = pipeline.verification_request(figures, GOOD_ITEM, SETTINGS, "r1")
+    assert unbounded.prompt_tokens_at_most is None

@@ -6,6 +6,8 @@ Real HTTP against the local fake vLLM-shaped server.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from synthesis import prompts
 from synthesis.backends import get_backend
@@ -212,3 +214,71 @@ def test_the_api_key_goes_with_every_request_to_its_server():
     paths = [path for path, _ in server.authorizations]
     assert paths == ["/v1/models", "/tokenize", "/tokenize", "/v1/chat/completions"]
     assert {auth for _, auth in server.authorizations} == {"Bearer sk-abc"}
+
+
+def _bounded(request, bound):
+    return replace(request, prompt_tokens_at_most=bound)
+
+
+def test_a_bound_that_proves_the_fit_skips_counting():
+    with FakeOpenAIServer(max_model_len=2048) as server:
+        backend = client(server)
+        backend.server_info()  # the probe's /tokenize
+        (fits,) = backend.generate([_bounded(mcq_request("a", schema=None), 1748)])
+        (tight,) = backend.generate([_bounded(mcq_request("b", schema=None), 1749)])
+    assert fits.ok and tight.ok
+    # One count: for the request whose bound leaves no room for its output.
+    assert len(server.tokenize_requests) == 1 + 1
+    first, second = server.requests
+    assert first["max_tokens"] == 300  # as asked: the bound proved it fits
+    assert second["max_tokens"] == 300
+
+
+def test_a_bound_the_server_contradicts_falls_back_to_counting():
+    # The server's chat template adds far more than a bound allows for.
+    with FakeOpenAIServer(max_model_len=2048, tokens_per_message=750) as server:
+        request = _bounded(mcq_request("r", schema=None, max_tokens=300), 100)
+        (completion,) = client(server).generate([request])
+    assert completion.ok, completion.error
+    # Refused for the context once, then counted and fitted to the room left.
+    first, second = server.requests
+    assert first["max_tokens"] == 300
+    assert second["max_tokens"] == 2048 - server.count_tokens(second)
+    assert len(server.tokenize_requests) == 1 + 1  # the probe, then this prompt
+
+
+def test_a_bounded_request_that_fails_still_records_its_prompt_size():
+    with FakeOpenAIServer() as server:
+        server.fail(500, "engine dead", times=4)
+        request = _bounded(mcq_request("r", schema=None), 1000)
+        (completion,) = client(server).generate([request])
+    error = completion.error
+    assert not completion.ok and error.status == 500
+    assert error.prompt_tokens == server.count_tokens(server.requests[0])
+    assert completion.prompt_tokens == error.prompt_tokens
+
+
+def test_concurrent_first_uses_read_the_server_once():
+    with FakeOpenAIServer() as server:
+        backend = client(server)
+        with ThreadPoolExecutor(16) as pool:
+            infos = list(pool.map(lambda _: backend.server_info(), range(16)))
+    assert {info.context_length for info in infos} == {8192}
+    assert server.paths.count("GET /v1/models") == 1
+    assert len(server.tokenize_requests) == 1  # one probe, not one per thread
+
+
+def test_a_count_whose_connection_broke_is_asked_again_at_once():
+    with FakeOpenAIServer(max_model_len=2048) as server:
+        backend = client(server)
+        backend.server_info()
+        server.drop_tokenize = 1
+        server.paths.clear()
+        server.tokenize_requests.clear()
+        started = time.monotonic()
+        (completion,) = backend.generate([mcq_request("r", schema=None)])
+    assert completion.ok, completion.error
+    assert time.monotonic() - started < 1  # no backoff: the count is asked again
+    assert server.paths == ["POST /tokenize"] * 2 + ["POST /v1/chat/completions"]
+    (counted,) = server.tokenize_requests  # answered the second time
+    assert "messages" in counted
