@@ -47,6 +47,13 @@ class CompiledSubquery:
         ]
         return sql, bound
 
+    def rows(self, **ids: int) -> list[tuple[Any, ...]]:
+        """The query's rows for these ids, read without the ORM."""
+        sql, params = self.sql(**ids)
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
     def _compile(self) -> tuple[str, list[Any], list[str | None]]:
         sentinels = {name: _SENTINEL - i for i, name in enumerate(self.names)}
         by_value = {value: name for name, value in sentinels.items()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 
 from medsyn_app.compiled_sql import CompiledSubquery
@@ -163,10 +163,7 @@ _STANDING = CompiledSubquery(_standing_rows, "item")
 
 def standing(item: Item) -> Standing:
     """The item's current reviews, in the order they were made (one query)."""
-    sql, params = _STANDING.sql(item=item.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = _STANDING.rows(item=item.pk)
     planned = getattr(item, "plan_reviewers", None)
     if planned is None:
         planned = Assignment.objects.filter(item=item, planned=True).count()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -241,10 +241,7 @@ _RUNNING = CompiledSubquery(
 
 
 def _batch_running(batch_id: int) -> bool:
-    sql, params = _RUNNING.sql(batch=batch_id)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+    return bool(_RUNNING.rows(batch=batch_id))
 
 
 def _run_claimed(held: Claim) -> str:

@@ -372,10 +372,11 @@ class Runner:
                 taken = self.slots.acquire(
                     [(lane.endpoint, lane.limit) for lane in shared], len(queue)
                 )
+                # Full: our own senders carry on with what waits; others'
+                # freed slots only show at the next look.
+                full = len(taken) < len(queue)
                 for lane in shared:
-                    if len(taken) < len(queue):
-                        # Full: our own senders carry on with what waits;
-                        # others' freed slots only show at the next look.
+                    if full:
                         self._full_until[lane.endpoint] = now + self._wait_full(lane)
                     else:
                         self._full_wait.pop(lane.endpoint, None)

@@ -68,9 +68,10 @@ _FATAL_STATUSES = {401, 403, 404}
 SERVER_INFO_TTL_S = 60.0
 # A count is asked again at once if its connection broke: a kept-alive one the
 # server had closed meanwhile (uvicorn closes idle ones after 5 s) would
-# otherwise leave the prompt uncounted.
+# otherwise leave the prompt uncounted. Not a failed connect: a server that
+# is down would only make a count wait twice.
 _STALE_ONCE = urllib3.Retry(
-    total=1, connect=1, read=1, redirect=0, status=0, other=0, allowed_methods=None
+    total=1, connect=0, read=1, redirect=0, status=0, other=0, allowed_methods=None
 )
 # What each endpoint serves, per process: (base_url, model, registry context).
 _SERVER_INFO: dict[tuple[str, str, int | None], tuple[float, ServerInfo]] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from medsyn_app.compiled_sql import CompiledSubquery
 from review.models import Assignment
@@ -17,13 +16,6 @@ def _assignments(item: int, reviewer: int):
     return Assignment.objects.filter(item_id=item, reviewer_id=reviewer).values("pk")
 
 
-def _rows(compiled: CompiledSubquery, **ids: int) -> list[tuple]:
-    sql, params = compiled.sql(**ids)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def test_rebinding_ids_gives_the_rows_the_orm_gives():
     batch = make_batch()
     items = [make_item(batch, figures=[make_figure(color=(i, 0, 0))]) for i in range(3)]
@@ -34,7 +26,7 @@ def test_rebinding_ids_gives_the_rows_the_orm_gives():
     for item in items:
         for reviewer in (ann, bob):
             expected = list(_assignments(item.pk, reviewer.pk).values_list("pk"))
-            assert _rows(compiled, item=item.pk, reviewer=reviewer.pk) == expected
+            assert compiled.rows(item=item.pk, reviewer=reviewer.pk) == expected
 
 
 def test_as_columns_the_counts_and_checks_follow_the_row():
